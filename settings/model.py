@@ -1,0 +1,127 @@
+"""The shape of config.yaml, as typed, immutable settings objects.
+
+The loader (``settings.loader``) fills these from YAML plus the environment and validates them;
+everything else in GridBot reads settings only through these objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class WeComSettings:
+    """The self-built app (自建应用): sending, and its XML callback."""
+
+    corp_id: str
+    agent_id: int
+    secret: str
+    token: str
+    encoding_aes_key: str
+    api_base: str = "https://qyapi.weixin.qq.com"
+    timeout_seconds: float = 5.0
+    # WeCom's limits, which the sender respects instead of having messages dropped silently.
+    member_per_minute: int = 30
+    member_per_hour: int = 1000
+    robot_per_minute: int = 20
+    max_users_per_send: int = 1000
+
+
+@dataclass(frozen=True)
+class AiBotSettings:
+    """The smart bot (智能机器人): group @-mentions and 1:1 chats, JSON callback."""
+
+    token: str
+    encoding_aes_key: str
+    name: str = "网格通"
+
+
+@dataclass(frozen=True)
+class GridNode:
+    """One node of the grid tree as configured."""
+
+    code: str
+    name: str
+    level: str  # county|township|village|grid|micro
+    parent: str | None
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    """A person the township knows: staff with their duties, residents with their grid."""
+
+    userid: str
+    name: str
+    role: str  # resident|micro|worker|leader|center|department|admin
+    grids: tuple[str, ...] = ()
+    phone: str | None = None
+    department: str | None = None
+
+
+@dataclass(frozen=True)
+class GroupSettings:
+    """A group chat mapped to a grid, with its optional robot webhook key."""
+
+    chat_id: str
+    name: str
+    grid: str
+    webhook_key: str | None = None
+    appchat: bool = False
+
+
+@dataclass(frozen=True)
+class SlaSettings:
+    """Deadlines of the 六单 stages; units are working days unless a tier says calendar."""
+
+    dispatch_days: int = 1
+    accept_days: int = 1
+    resolve_days: dict[str, int] = field(
+        default_factory=lambda: {"easy": 5, "general": 7, "hard": 30}
+    )
+    resolve_unit: dict[str, str] = field(
+        default_factory=lambda: {"easy": "working", "general": "working", "hard": "working"}
+    )
+    rating_days: int = 3
+    remind_at_fractions: tuple[float, ...] = (0.5,)
+    remind_last_working_day: bool = True
+    office_hours: tuple[str, str] | None = None  # ("08:30", "17:30")
+
+
+@dataclass(frozen=True)
+class CalendarSettings:
+    """Working days: chinesecalendar plus per-date overrides (True = working day)."""
+
+    timezone: str = "Asia/Shanghai"
+    overrides: dict[str, bool] = field(default_factory=dict)  # "2027-01-01": False
+
+
+@dataclass(frozen=True)
+class ClassifierSettings:
+    """Where the keyword rules and the FAQ live, and how sure the classifier must be."""
+
+    rules_path: Path
+    faq_path: Path | None = None
+    userdict_path: Path | None = None
+    threshold: float = 1.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything GridBot is configured with."""
+
+    township: str
+    database_url: str
+    wecom: WeComSettings
+    aibot: AiBotSettings
+    grids: tuple[GridNode, ...]
+    roster: tuple[RosterEntry, ...]
+    groups: tuple[GroupSettings, ...]
+    sla: SlaSettings
+    calendar: CalendarSettings
+    classifier: ClassifierSettings
+    redis_url: str | None = None
+    center_grid: str = ""  # the township node whose centre staff triage unplaced tickets
+    api_tokens: tuple[str, ...] = ()
+    quiet_hours: tuple[str, str] = ("22:00", "07:00")
+    source_path: Path | None = None

@@ -1,0 +1,251 @@
+"""SQLAlchemy 2.0 models: what GridBot remembers. No policy lives here.
+
+Tables, by the part of the product that owns their meaning:
+
+* the township: ``Grid`` (one tree with unified codes), ``Person`` (residents and staff, keyed by
+  their WeCom user id), ``Membership`` (a staff member's role on a grid), ``GroupChat`` (a chat
+  mapped to a grid);
+* the front door: ``InboundMessage`` (every message or event once, de-duplicated by a unique key);
+* cases: ``Ticket`` and ``TicketEvent`` (the audit trail of every transition);
+* the way out: ``OutboxMessage`` (every outgoing message, written in the same transaction as the
+  change that caused it) and ``AccessToken`` (WeCom's token, shared between processes).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from store.clock import UTCDateTime, utcnow
+
+
+class Base(DeclarativeBase):
+    """Declarative base for every GridBot table."""
+
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON}
+
+
+# ---------------------------------------------------------------------------------------------
+# The township
+# ---------------------------------------------------------------------------------------------
+
+
+class Grid(Base):
+    """A node of the grid tree: county → township → village/community → grid → micro-grid."""
+
+    __tablename__ = "grids"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    level: Mapped[str] = mapped_column(String(16))  # county|township|village|grid|micro
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"), index=True)
+
+    parent: Mapped[Grid | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Grid]] = relationship(back_populates="parent")
+
+
+class Person(Base):
+    """Anyone the bot talks to, keyed by their WeCom user id (residents may be unknown at first)."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    userid: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(64), default="")
+    phone: Mapped[str | None] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(16), default="resident")
+    # A resident's home grid (or micro-grid); staff have memberships instead.
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"), index=True)
+    department: Mapped[str | None] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    grid: Mapped[Grid | None] = relationship()
+    memberships: Mapped[list[Membership]] = relationship(back_populates="person")
+
+
+class Membership(Base):
+    """A staff member's duty on a grid node: micro, worker, leader, center, department."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("person_id", "grid_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+
+    person: Mapped[Person] = relationship(back_populates="memberships")
+    grid: Mapped[Grid] = relationship()
+
+
+class GroupChat(Base):
+    """A WeCom group chat and the grid it serves, with the ways the bot can post into it."""
+
+    __tablename__ = "group_chats"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(128), default="")
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"), index=True)
+    webhook_key: Mapped[str | None] = mapped_column(String(128))
+    appchat: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    grid: Mapped[Grid | None] = relationship()
+
+
+# ---------------------------------------------------------------------------------------------
+# The front door
+# ---------------------------------------------------------------------------------------------
+
+
+class InboundMessage(Base):
+    """One message or event as received, once: ``dedup_key`` is unique (MsgId or payload hash)."""
+
+    __tablename__ = "inbound_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(128), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))  # app|aibot
+    sender: Mapped[str] = mapped_column(String(64), index=True)
+    chat_id: Mapped[str | None] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))  # text|image|voice|location|link|event
+    text: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    outcome: Mapped[str | None] = mapped_column(String(64))  # what the router did with it
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# ---------------------------------------------------------------------------------------------
+# Cases
+# ---------------------------------------------------------------------------------------------
+
+
+class Ticket(Base):
+    """A case: one resident request, from 制单 to 考单."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_status_due", "status", "accept_due"),
+        Index("ix_tickets_grid_category_created", "grid_id", "category", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # the short number used in chat: #12
+    status: Mapped[str] = mapped_column(String(16), default="created", index=True)
+    category: Mapped[str] = mapped_column(String(32))
+    second_category: Mapped[str | None] = mapped_column(String(32))
+    tier: Mapped[str] = mapped_column(String(16), default="general")  # easy|general|hard
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    department: Mapped[str | None] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(String(128))
+    classification: Mapped[dict[str, Any]] = mapped_column(default=dict)  # explanation
+
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"), index=True)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    chat_id: Mapped[str | None] = mapped_column(String(128))  # where it was reported
+    channel: Mapped[str] = mapped_column(String(16), default="app")
+    reply_to: Mapped[dict[str, Any]] = mapped_column(default=dict)  # how to reach the reporter
+    source_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+
+    # Who handles it now, and at which level of the ladder (micro|worker|leader|center|county).
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    level: Mapped[str] = mapped_column(String(16), default="worker")
+    resolved_level: Mapped[str | None] = mapped_column(String(16))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    dispatched_at: Mapped[datetime | None]
+    accepted_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    dispatch_due: Mapped[datetime | None]
+    accept_due: Mapped[datetime | None]
+    resolve_due: Mapped[datetime | None]
+    deadlines_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    rating: Mapped[str | None] = mapped_column(String(16))  # 满意|一般|不满意|未评价
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+
+    grid: Mapped[Grid | None] = relationship()
+    reporter: Mapped[Person] = relationship(foreign_keys=[reporter_id])
+    assignee: Mapped[Person | None] = relationship(foreign_keys=[assignee_id])
+    events: Mapped[list[TicketEvent]] = relationship(
+        back_populates="ticket", order_by="TicketEvent.id"
+    )
+
+
+class TicketEvent(Base):
+    """The audit trail: who did what to a ticket, from which message, when."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))  # None: the bot
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    source_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+    actor: Mapped[Person | None] = relationship()
+
+
+# ---------------------------------------------------------------------------------------------
+# The way out
+# ---------------------------------------------------------------------------------------------
+
+
+class OutboxMessage(Base):
+    """One outgoing message, written in the transaction that caused it, delivered after commit.
+
+    ``channel`` says which WeCom door it leaves by: ``app`` (message/send to ``target`` user ids,
+    ``|``-separated), ``appchat`` (appchat/send to a chat id), ``webhook`` (a group robot key),
+    ``response_url`` (the smart bot's reply URL). ``payload`` is the WeCom message body without
+    the addressing fields. ``idempotency_key`` is unique: writing the same message twice is a no-op.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(160), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(Text)
+    msgtype: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sent|failed|dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class AccessToken(Base):
+    """A WeCom access token shared by every process (when Redis is not configured)."""
+
+    __tablename__ = "access_tokens"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)  # corp_id:agent_id
+    token: Mapped[str] = mapped_column(String(512))
+    expires_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(Integer, default=0)
