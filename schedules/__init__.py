@@ -1,0 +1,1 @@
+"""Clocks and background jobs: SLA sweeps, reminders, notices, outbox delivery."""

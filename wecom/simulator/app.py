@@ -1,0 +1,344 @@
+"""The simulator's HTTP face: WeCom's ``/cgi-bin/`` endpoints as a Flask (WSGI) app.
+
+``create_simulator_app(state)`` answers ``gettoken``, ``message/send``, ``appchat/send``,
+``webhook/send`` and the smart bot's ``aibot/response`` with WeCom's error codes and limits;
+``run_simulator_in_thread`` serves it on a local port for tests. ``GET /_sim/deliveries`` lists
+what was delivered (the demo's chat page can poll it).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.serving import make_server
+
+from wecom.simulator import errors as E
+from wecom.simulator.state import Call, Delivered, Dropped, SimulatorState
+
+APP_MSGTYPES = {
+    "text", "image", "voice", "video", "file", "textcard", "news", "mpnews", "markdown",
+    "miniprogram_notice", "template_card",
+}  # fmt: skip
+APPCHAT_MSGTYPES = {
+    "text",
+    "image",
+    "voice",
+    "video",
+    "file",
+    "textcard",
+    "news",
+    "mpnews",
+    "markdown",
+}
+ROBOT_MSGTYPES = {
+    "text",
+    "markdown",
+    "markdown_v2",
+    "image",
+    "news",
+    "file",
+    "voice",
+    "template_card",
+}
+REPLY_MSGTYPES = {"text", "markdown", "template_card", "stream"}
+INTERACTIVE_CARDS = {"button_interaction", "vote_interaction", "multiple_interaction"}
+
+
+class _Answer(Exception):
+    """Stop handling and answer this errcode (HTTP 200, WeCom style)."""
+
+    def __init__(self, errcode: int, detail: str = "", extra: dict[str, Any] | None = None):
+        super().__init__(errcode)
+        self.errcode = errcode
+        self.detail = detail
+        self.extra = extra or {}
+
+
+def _content_error(msgtype: str, body: dict[str, Any]) -> int | None:
+    """44004/40058 for a message body WeCom would refuse, else None."""
+    part = body.get(msgtype)
+    if not isinstance(part, dict):
+        return E.INVALID_PARAMETER
+    if (
+        msgtype in ("text", "markdown", "markdown_v2")
+        and not str(part.get("content") or "").strip()
+    ):
+        return E.EMPTY_CONTENT
+    if msgtype == "textcard" and not (
+        part.get("title") and part.get("description") and part.get("url")
+    ):
+        return E.INVALID_PARAMETER
+    if msgtype == "template_card":
+        if not part.get("card_type"):
+            return E.INVALID_PARAMETER
+        if part["card_type"] in INTERACTIVE_CARDS and not part.get("task_id"):
+            return E.INVALID_PARAMETER
+    if msgtype in ("image", "voice", "video", "file") and not (
+        part.get("media_id") or part.get("base64")
+    ):
+        return E.INVALID_PARAMETER
+    return None
+
+
+def create_simulator_app(state: SimulatorState) -> Flask:
+    """A WSGI app answering like ``https://qyapi.weixin.qq.com`` for the corp in ``state``."""
+    app = Flask("wecom_simulator")
+
+    def ip() -> str:
+        return request.remote_addr or "127.0.0.1"
+
+    def body_json() -> dict[str, Any]:
+        try:
+            data = json.loads(request.get_data() or b"")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise _Answer(E.INVALID_PARAMETER, "Warning: wrong json format.") from exc
+        if not isinstance(data, dict):
+            raise _Answer(E.INVALID_PARAMETER, "Warning: wrong json format.")
+        return data
+
+    def record(status: int, errcode: int | None, body: Any) -> None:
+        params = {k: v for k, v in request.args.items() if k not in ("corpsecret", "access_token")}
+        state.record_call(
+            Call(request.method, request.path, params, body, status, errcode, time.time())
+        )
+
+    def guarded(handler: Callable[[], dict[str, Any]], *, token_api: bool) -> Response:
+        """Outage, injected failures, IP allow-list, then the handler; every call recorded."""
+        raw: Any = None
+        try:
+            raw = json.loads(request.get_data() or b"null")
+        except (ValueError, UnicodeDecodeError):
+            raw = request.get_data(as_text=True)
+        mode = state.current_outage()
+        if mode == "hang":
+            time.sleep(state.hang_seconds)
+        if mode == "http503":
+            record(503, None, raw)
+            return Response("Service Unavailable", status=503, mimetype="text/plain")
+        if mode in ("busy", "hang"):
+            record(200, E.SYSTEM_BUSY, raw)
+            return jsonify(E.error_body(E.SYSTEM_BUSY, ip()))
+        failure = state.take_failure(request.path)
+        if failure is not None:
+            if failure.http_status is not None:
+                record(failure.http_status, None, raw)
+                return Response("injected failure", status=failure.http_status)
+            code = failure.errcode if failure.errcode is not None else E.SYSTEM_BUSY
+            record(200, code, raw)
+            return jsonify(E.error_body(code, ip()))
+        if token_api and state.allowed_ips is not None and ip() not in state.allowed_ips:
+            record(200, E.IP_NOT_ALLOWED, raw)
+            return jsonify(E.error_body(E.IP_NOT_ALLOWED, ip(), f"from ip: {ip()}"))
+        try:
+            answer = handler()
+        except _Answer as stop:
+            answer = {**E.error_body(stop.errcode, ip(), stop.detail), **stop.extra}
+        record(200, int(answer.get("errcode", 0)), raw)
+        return jsonify(answer)
+
+    def token_agent() -> int:
+        code, agent_id = state.check_token(request.args.get("access_token"))
+        if code:
+            raise _Answer(code)
+        assert agent_id is not None
+        return agent_id
+
+    # -- gettoken ---------------------------------------------------------------------------
+
+    def gettoken() -> dict[str, Any]:
+        if request.args.get("corpid") != state.corp_id:
+            raise _Answer(E.INVALID_CORPID)
+        secret = request.args.get("corpsecret") or ""
+        if state.app_for_secret(secret) is None:
+            raise _Answer(E.INVALID_CREDENTIAL)
+        token, expires_in = state.issue_token(secret)
+        return {"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": expires_in}
+
+    # -- message/send -----------------------------------------------------------------------
+
+    def message_send() -> dict[str, Any]:
+        agent_id = token_agent()
+        body = body_json()
+        msgtype = str(body.get("msgtype") or "")
+        if msgtype not in APP_MSGTYPES:
+            raise _Answer(E.INVALID_MSGTYPE)
+        try:
+            if int(body.get("agentid", -1)) != agent_id:
+                raise _Answer(E.INVALID_AGENTID)
+        except (TypeError, ValueError) as exc:
+            raise _Answer(E.INVALID_AGENTID) from exc
+        problem = _content_error(msgtype, body)
+        if problem:
+            raise _Answer(problem)
+        users = [u for u in str(body.get("touser") or "").split("|") if u]
+        if "@all" in users:
+            users = sorted(state.known_users or [])
+        if len(users) > state.max_users_per_send:
+            raise _Answer(E.INVALID_PARAMETER, "touser exceeds 1000")
+        parties = str(body.get("toparty") or "")
+        tags = str(body.get("totag") or "")
+        known = state.known_users
+        valid = [u for u in users if known is None or u in known]
+        invalid = [u for u in users if not (known is None or u in known)]
+        extra = {
+            "invaliduser": "|".join(invalid),
+            "invalidparty": parties,  # the simulator has no departments or tags
+            "invalidtag": tags,
+            "unlicenseduser": "",
+        }
+        if not valid:
+            if state.all_invalid_errcode:
+                raise _Answer(state.all_invalid_errcode, extra=extra)
+            return {"errcode": 0, "errmsg": "ok", **extra, "msgid": state.next_msgid()}
+        msgid = state.next_msgid()
+        now = time.time()
+        for userid in valid:
+            reason = state.admit_member(userid, now)
+            if reason:
+                state.record_drop(Dropped(userid, msgtype, reason, now, body))
+            else:
+                state.record_delivery(Delivered("app", userid, msgtype, body, now, msgid))
+        answer = {"errcode": 0, "errmsg": "ok", **extra, "msgid": msgid}
+        card = body.get("template_card") or {}
+        if msgtype == "template_card" and card.get("card_type") in INTERACTIVE_CARDS:
+            answer["response_code"] = state.next_msgid()
+        return answer
+
+    # -- appchat/send -----------------------------------------------------------------------
+
+    def appchat_send() -> dict[str, Any]:
+        token_agent()
+        body = body_json()
+        msgtype = str(body.get("msgtype") or "")
+        if msgtype not in APPCHAT_MSGTYPES:
+            raise _Answer(E.INVALID_MSGTYPE)
+        chat_id = str(body.get("chatid") or "")
+        if not chat_id or (state.chats is not None and chat_id not in state.chats):
+            raise _Answer(E.CHATID_NOT_EXIST)
+        problem = _content_error(msgtype, body)
+        if problem:
+            raise _Answer(problem)
+        msgid = state.next_msgid()
+        state.record_delivery(Delivered("appchat", chat_id, msgtype, body, time.time(), msgid))
+        return {"errcode": 0, "errmsg": "ok"}
+
+    # -- webhook/send (group robot) ---------------------------------------------------------
+
+    def webhook_send() -> dict[str, Any]:
+        key = request.args.get("key") or ""
+        if not key or (state.robot_keys is not None and key not in state.robot_keys):
+            raise _Answer(E.INVALID_WEBHOOK_URL)
+        if state.robot_disabled(key):
+            raise _Answer(E.ROBOT_DISABLED)
+        body = body_json()
+        msgtype = str(body.get("msgtype") or "")
+        if msgtype not in ROBOT_MSGTYPES:
+            raise _Answer(E.INVALID_MSGTYPE)
+        problem = _content_error(msgtype, body)
+        if problem:
+            raise _Answer(problem)
+        now = time.time()
+        if not state.admit_robot(key, now):
+            raise _Answer(E.API_FREQ_OUT_OF_LIMIT)
+        state.record_delivery(Delivered("webhook", key, msgtype, body, now, state.next_msgid()))
+        return {"errcode": 0, "errmsg": "ok"}
+
+    # -- aibot/response (smart bot response_url) --------------------------------------------
+
+    def aibot_response() -> dict[str, Any]:
+        code = request.args.get("response_code") or ""
+        if not code:
+            raise _Answer(E.INVALID_PARAMETER, "response_code missing")
+        body = body_json()
+        msgtype = str(body.get("msgtype") or "")
+        if msgtype not in REPLY_MSGTYPES:
+            raise _Answer(E.INVALID_MSGTYPE)
+        problem = _content_error(msgtype, body) if msgtype != "stream" else None
+        if problem:
+            raise _Answer(problem)
+        allowed, chat_id = state.use_response_code(code)
+        if not allowed:
+            raise _Answer(E.INVALID_PARAMETER, "response_code expired or already used")
+        state.record_delivery(
+            Delivered("response_url", code, msgtype, body, time.time(), state.next_msgid(), chat_id)
+        )
+        return {"errcode": 0, "errmsg": "ok"}
+
+    app.add_url_rule(
+        "/cgi-bin/gettoken", "gettoken", lambda: guarded(gettoken, token_api=True), methods=["GET"]
+    )
+    app.add_url_rule(
+        "/cgi-bin/message/send",
+        "message_send",
+        lambda: guarded(message_send, token_api=True),
+        methods=["POST"],
+    )
+    app.add_url_rule(
+        "/cgi-bin/appchat/send",
+        "appchat_send",
+        lambda: guarded(appchat_send, token_api=True),
+        methods=["POST"],
+    )
+    app.add_url_rule(
+        "/cgi-bin/webhook/send",
+        "webhook_send",
+        lambda: guarded(webhook_send, token_api=False),
+        methods=["POST"],
+    )
+    app.add_url_rule(
+        "/cgi-bin/aibot/response",
+        "aibot_response",
+        lambda: guarded(aibot_response, token_api=False),
+        methods=["POST"],
+    )
+
+    @app.get("/_sim/deliveries")
+    def deliveries() -> Response:
+        since = request.args.get("since", default=0, type=int)
+        items = state.delivered[since:]
+        return jsonify(
+            {
+                "next": since + len(items),
+                "items": [
+                    {
+                        "channel": d.channel,
+                        "target": d.target,
+                        "chat_id": d.chat_id,
+                        "msgtype": d.msgtype,
+                        "content": d.content,
+                        "body": d.body,
+                        "at": d.at,
+                        "msgid": d.msgid,
+                    }
+                    for d in items
+                ],
+                "dropped": len(state.dropped),
+            }
+        )
+
+    return app
+
+
+def run_simulator_in_thread(
+    state: SimulatorState, host: str = "127.0.0.1", port: int = 0
+) -> tuple[str, Callable[[], None]]:
+    """Serve the simulator on ``host:port`` (0 = any free port) in a daemon thread.
+
+    Returns ``(base_url, stop)``; ``stop()`` shuts the server down and joins the thread.
+    """
+    server = make_server(host, port, create_simulator_app(state), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="wecom-simulator", daemon=True)
+    thread.start()
+    base_url = f"http://{host}:{server.server_port}"
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+    return base_url, stop
