@@ -1,0 +1,182 @@
+"""GridBot (网格通) command line: run the bot, its clocks and its tools.
+
+    python bot.py demo                 # embedded default: SQLite + WeCom simulator + chat page
+    python bot.py serve --port 8080    # production web server (waitress) for WeCom callbacks
+    python bot.py db upgrade           # apply database migrations
+    python bot.py check-config         # validate config.yaml and say what is wrong
+
+Every command reads ``--config`` (default: $GRIDBOT_CONFIG, else config.yaml beside this file);
+a bad config stops start-up with the key and the reason, exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from settings import ConfigError, Settings, load_settings
+
+HERE = Path(__file__).resolve().parent
+log = logging.getLogger("gridbot")
+
+# Feature modules that add sub-commands: each has ``add_commands(subparsers)``.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config)
+
+
+def _prepare_database(settings: Settings, *, migrate: bool):  # type: ignore[no-untyped-def]
+    """Engine with the schema at head (migrating if asked) and the roster synced from config."""
+    from store.db import make_engine, make_session_factory, transaction
+    from store.migrate import upgrade
+    from store.roster import sync_township
+
+    if settings.database_url.startswith("sqlite:///"):
+        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
+            parents=True, exist_ok=True
+        )
+    engine = make_engine(settings.database_url)
+    if migrate:
+        upgrade(engine)
+    else:
+        _require_schema(engine)
+    with transaction(make_session_factory(engine)) as session:
+        sync_township(session, settings)
+    return engine
+
+
+def _require_schema(engine) -> None:  # type: ignore[no-untyped-def]
+    from alembic.script import ScriptDirectory
+
+    from store.migrate import alembic_config, current
+
+    head = ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
+    if current(engine) != head:
+        raise SystemExit("the database schema is not up to date: run `python bot.py db upgrade`")
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    from handlers.services import build_services
+
+    services = build_services(settings)
+    print(
+        f"config OK: {settings.township}, {len(settings.grids)} grid nodes, "
+        f"{len(settings.roster)} people, {len(settings.groups)} groups, "
+        f"{len(services.classifier.rules.categories)} categories, "
+        f"database {settings.database_url.split('://', 1)[0]}"
+    )
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _prepare_database(settings, migrate=True)
+    print("database upgraded to head; township roster synced from config")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from waitress import serve
+
+    from web import build_runtime, create_app
+
+    settings = _settings(args)
+    engine = _prepare_database(settings, migrate=args.migrate)
+    runtime = build_runtime(settings, engine=engine)
+    app = create_app(settings, runtime_=runtime)
+    stop = None
+    if args.deliver:
+        from schedules.runner import start_delivery
+
+        stop = start_delivery(runtime)
+    print(f"GridBot serving on http://{args.host}:{args.port} (callbacks: /wecom/callback, "
+          f"/wecom/aibot)", flush=True)
+    try:
+        serve(app, host=args.host, port=args.port, threads=args.threads, channel_timeout=30,
+              ident="GridBot")
+    finally:
+        if stop is not None:
+            stop()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from web.demo import run_demo
+
+    settings = _settings(args)
+    return run_demo(settings, host=args.host, port=args.port, database_url=args.database_url,
+                    prepare=_prepare_database)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bot.py", description="GridBot 网格通")
+    parser.add_argument(
+        "--config",
+        default=os.environ.get("GRIDBOT_CONFIG", str(HERE / "config.yaml")),
+        help="config file (default: $GRIDBOT_CONFIG or config.yaml)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    demo = sub.add_parser("demo", help="run everything in one process: SQLite, the WeCom "
+                                       "simulator, the scheduler and a chat page")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8080)
+    demo.add_argument("--database-url", default=None,
+                      help="default: a fresh SQLite file under instance/")
+    demo.set_defaults(func=cmd_demo)
+
+    serve = sub.add_parser("serve", help="production web server for the WeCom callbacks")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
+    serve.add_argument("--migrate", action="store_true", help="apply migrations at start")
+    serve.add_argument("--deliver", action="store_true",
+                       help="also deliver the outbox from this process (else run `scheduler`)")
+    serve.set_defaults(func=cmd_serve)
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_sub.add_parser("upgrade", help="apply migrations, sync the roster").set_defaults(
+        func=cmd_db_upgrade
+    )
+
+    check = sub.add_parser("check-config", help="validate config.yaml")
+    check.set_defaults(func=cmd_check_config)
+
+    for module in COMMAND_MODULES:
+        _add_feature_commands(module, sub)
+    return parser
+
+
+def _add_feature_commands(module: str, sub: argparse._SubParsersAction) -> None:
+    import importlib
+
+    adder: Callable[[argparse._SubParsersAction], None] = importlib.import_module(
+        module
+    ).add_commands
+    adder(sub)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as error:
+        print(f"config error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

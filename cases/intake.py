@@ -1,0 +1,143 @@
+"""制单 and 派单: open a ticket from a resident's request and dispatch it to whoever is on duty.
+
+Decides (with ``cases.ladder``): the ticket's grid (the reporter's home grid, else the group's
+grid, else none → the township centre triages), the first handling level (小事微网格员办、大事网格员办、
+难事网格长办: easy → micro, general → worker, hard → leader, skipping levels nobody holds; unclassified
+or unplaced → centre) and the deadlines (``cases.deadlines``). Persists through the session it is
+given and reports what happened as an :class:`Opened` value; saying it in chat is the caller's job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from cases.calendar import WorkCalendar
+from cases.ladder import Handler, Level, first_handler, handler_for
+from settings.model import Settings
+from store.models import Grid, GroupChat, Person, Ticket, TicketEvent
+from store.roster import duties, grid_by_code, grid_path, people_by_ids
+
+TIER_START = {"easy": Level.MICRO, "general": Level.WORKER, "hard": Level.LEADER}
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the classifier made of a message, as far as opening a ticket needs it."""
+
+    text: str
+    category: str
+    second_category: str | None
+    tier: str
+    urgent: bool
+    department: str | None
+    location: str | None
+    explanation: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A newly opened and dispatched ticket, and who was told to handle it."""
+
+    ticket: Ticket
+    handler: Person | None
+    leaders_to_alert: tuple[Person, ...]
+    triage: bool
+
+
+def _place(reporter: Person, group: GroupChat | None) -> Grid | None:
+    if reporter.grid is not None:
+        return reporter.grid
+    if group is not None and group.grid is not None:
+        return group.grid
+    return None
+
+
+def _first_handler(
+    session: Session, settings: Settings, grid: Grid | None, request: Request
+) -> tuple[Handler | None, bool]:
+    roster = duties(session)
+    if grid is None or request.category == "other":
+        center = grid_by_code(session, settings.center_grid)
+        path = tuple(g.code for g in grid_path(center))
+        return first_handler(path, roster, Level.CENTER), True
+    path = tuple(g.code for g in grid_path(grid))
+    start = Level.LEADER if request.urgent else TIER_START.get(request.tier, Level.WORKER)
+    return first_handler(path, roster, start), False
+
+
+def open_ticket(
+    session: Session,
+    *,
+    settings: Settings,
+    calendar: WorkCalendar,
+    reporter: Person,
+    group: GroupChat | None,
+    request: Request,
+    channel: str,
+    reply_to: dict[str, Any],
+    source_message_id: int | None,
+    now: datetime,
+) -> Opened:
+    """Create the ticket (制单), dispatch it (派单) and write both audit events."""
+    grid = _place(reporter, group)
+    dispatch_due = calendar.add_working_days(now, settings.sla.dispatch_days)
+    ticket = Ticket(
+        status="created",
+        category=request.category,
+        second_category=request.second_category,
+        tier=request.tier,
+        urgent=request.urgent,
+        department=request.department,
+        text=request.text,
+        location=request.location,
+        classification=request.explanation,
+        grid=grid,
+        reporter=reporter,
+        chat_id=group.chat_id if group else None,
+        channel=channel,
+        reply_to=reply_to,
+        source_message_id=source_message_id,
+        created_at=now,
+        dispatch_due=dispatch_due.at,
+        deadlines_provisional=dispatch_due.provisional,
+    )
+    session.add(ticket)
+    session.flush()
+    session.add(
+        TicketEvent(
+            ticket_id=ticket.id, actor_id=reporter.id, action="create", from_status=None,
+            to_status="created", source_message_id=source_message_id, created_at=now,
+            note=request.text[:200], data={"classification": request.explanation},
+        )
+    )
+
+    handler, triage = _first_handler(session, settings, grid, request)
+    person = people_by_ids(session, handler.person_ids[:1])[0] if handler else None
+    alert: tuple[Person, ...] = ()
+    if person is not None:
+        accept_due = calendar.add_working_days(now, settings.sla.accept_days)
+        ticket.status = "dispatched"
+        ticket.assignee = person
+        ticket.level = handler.level.value
+        ticket.dispatched_at = now
+        ticket.accept_due = accept_due.at
+        ticket.deadlines_provisional = ticket.deadlines_provisional or accept_due.provisional
+        session.add(
+            TicketEvent(
+                ticket_id=ticket.id, actor_id=None, action="dispatch", from_status="created",
+                to_status="dispatched", source_message_id=source_message_id, created_at=now,
+                note=f"{handler.level.value}:{person.userid}",
+                data={"level": handler.level.value, "grid": handler.grid_code,
+                      "assignee": person.userid, "triage": triage},
+            )
+        )
+    if request.urgent and grid is not None:
+        leaders = handler_for(Level.LEADER, tuple(g.code for g in grid_path(grid)), duties(session))
+        if leaders is not None:
+            alert = tuple(p for p in people_by_ids(session, leaders.person_ids) if p is not person)
+    session.flush()
+    return Opened(ticket=ticket, handler=person, leaders_to_alert=alert, triage=triage)

@@ -1,0 +1,167 @@
+"""The handler toolkit: a context per message, small handlers (match + callback), a router.
+
+Modelled on python-telegram-bot's ``telegram.ext``: each handler has ``check`` (does this message
+concern me? returns a match object or None) and ``handle`` (act on it, return an outcome word for
+the log). The :class:`Router` tries handlers in order; the first match wins.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from handlers.services import Services
+from notify import Messenger
+from store.models import GroupChat, InboundMessage, Person
+from wecom.inbound import Incoming
+
+
+@dataclass
+class Context:
+    """Everything a handler may use for one message, inside one database transaction."""
+
+    session: Session
+    message: Incoming
+    inbound: InboundMessage
+    person: Person
+    group: GroupChat | None
+    services: Services
+    now: datetime
+    messenger: Messenger = field(init=False)
+    _replies: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        self.messenger = Messenger(self.session)
+
+    @property
+    def text(self) -> str:
+        return normalise(self.message.command_text)
+
+    def reply(self, text: str, *, ticket_id: int | None = None, urgent: bool = False) -> None:
+        """Answer where the message was written (group replies are PII-masked)."""
+        self._replies += 1
+        self.messenger.reply(
+            key=f"reply:{self.message.dedup_key}:{self._replies}",
+            text=text,
+            sender=self.message.sender,
+            chat=self.group,
+            in_group=self.message.in_group,
+            response_url=self.message.response_url,
+            ticket_id=ticket_id,
+            urgent=urgent,
+        )
+
+
+def normalise(text: str) -> str:
+    """Full-width digits, letters, '#' and spaces to half-width; runs of spaces to one."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text or "")).strip()
+
+
+class Handler(ABC):
+    """One thing the bot can do with a message."""
+
+    @abstractmethod
+    def check(self, ctx: Context) -> Any | None:
+        """A match object when this handler takes the message, else None."""
+
+    @abstractmethod
+    def handle(self, ctx: Context, match: Any) -> str:
+        """Act on the message; return a short outcome for the log (e.g. ``ticket:12``)."""
+
+
+@dataclass(frozen=True)
+class CommandMatch:
+    """A parsed command: its verb, the ticket number if any, and the rest of the text."""
+
+    verb: str
+    number: int | None
+    rest: str
+
+
+class CommandHandler(Handler):
+    """A chat command such as ``接单 12`` or ``进度 12 已联系物业``.
+
+    Forgiving like the chat a worker types: ``接单12``, ``接单 #12``, ``接单　１２`` all match.
+    ``needs_number`` commands without a number, or ``needs_text`` without text, are answered with
+    the command's usage instead of being passed on.
+    """
+
+    def __init__(
+        self,
+        verbs: Sequence[str],
+        callback: Callable[[Context, CommandMatch], str],
+        *,
+        needs_number: bool = False,
+        needs_text: bool = False,
+        usage: str = "",
+        allowed: Callable[[Context], bool] | None = None,
+    ) -> None:
+        self.verbs = tuple(sorted(verbs, key=len, reverse=True))
+        self.callback = callback
+        self.needs_number = needs_number
+        self.needs_text = needs_text
+        self.usage = usage
+        self.allowed = allowed
+        alternatives = "|".join(re.escape(v) for v in self.verbs)
+        self.pattern = re.compile(
+            rf"^/?(?P<verb>{alternatives})(?:\s*#?\s*(?P<number>\d+))?(?:[\s,，:：]*(?P<rest>.*))?$",
+            re.S,
+        )
+
+    def check(self, ctx: Context) -> CommandMatch | None:
+        found = self.pattern.match(ctx.text)
+        if not found:
+            return None
+        if self.allowed is not None and not self.allowed(ctx):
+            return None
+        number = found.group("number")
+        return CommandMatch(
+            verb=found.group("verb"),
+            number=int(number) if number else None,
+            rest=(found.group("rest") or "").strip(),
+        )
+
+    def handle(self, ctx: Context, match: CommandMatch) -> str:
+        if (self.needs_number and match.number is None) or (self.needs_text and not match.rest):
+            ctx.reply(self.usage)
+            return f"usage:{match.verb}"
+        return self.callback(ctx, match)
+
+
+class FunctionHandler(Handler):
+    """A handler from two functions: ``check(ctx) -> match | None`` and ``handle(ctx, match)``."""
+
+    def __init__(
+        self,
+        check: Callable[[Context], Any | None],
+        handle: Callable[[Context, Any], str],
+    ) -> None:
+        self._check = check
+        self._handle = handle
+
+    def check(self, ctx: Context) -> Any | None:
+        return self._check(ctx)
+
+    def handle(self, ctx: Context, match: Any) -> str:
+        return self._handle(ctx, match)
+
+
+class Router:
+    """Tries its handlers in order; the first whose ``check`` matches handles the message."""
+
+    def __init__(self, handlers: Sequence[Handler]) -> None:
+        self.handlers = list(handlers)
+
+    def dispatch(self, ctx: Context) -> str:
+        for handler in self.handlers:
+            match = handler.check(ctx)
+            if match is not None:
+                return handler.handle(ctx, match)
+        return "unhandled"

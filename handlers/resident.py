@@ -1,0 +1,145 @@
+"""What a resident's free text becomes: nothing (chatter), an FAQ answer, or a dispatched ticket.
+
+These handlers run after every command handler: a message that is no command is classified; in a
+group, chatter (收到, 好的, 👍 …) is ignored without a word; in a 1:1 chat it gets the greeting. A
+policy question gets its FAQ answer; a request opens a ticket (``cases.intake``), the resident is
+told its number and the deadline, and the handler gets a task card.
+"""
+
+from __future__ import annotations
+
+from cases.intake import Request, open_ticket
+from handlers import texts
+from handlers.base import Context, FunctionHandler, Handler
+from nlp import Classification, extract_location
+from notify.tickets import format_due, send_dispatch, send_urgent_alerts
+
+HELP_WORDS = {"帮助", "help", "?", "？", "菜单", "怎么用", "使用说明", "/help", "/帮助"}
+STAFF_ROLES = {"micro", "worker", "leader", "center", "county", "department", "admin"}
+
+
+def help_text(ctx: Context) -> str:
+    settings = ctx.services.settings
+    if ctx.person.role in STAFF_ROLES:
+        return texts.HELP_STAFF.format(bot=settings.aibot.name)
+    return texts.HELP_RESIDENT.format(bot=settings.aibot.name)
+
+
+def _is_help(ctx: Context) -> bool | None:
+    return True if ctx.text.lower() in HELP_WORDS else None
+
+
+def _help(ctx: Context, _match: object) -> str:
+    ctx.reply(help_text(ctx))
+    return "help"
+
+
+def _is_unknown_command(ctx: Context) -> str | None:
+    """A slash-command nobody registered (``/xyz``): answer with the help text."""
+    text = ctx.text
+    if text.startswith("/") and len(text) > 1:
+        return text.split(" ", 1)[0]
+    return None
+
+
+def _unknown_command(ctx: Context, command: str) -> str:
+    ctx.reply(texts.UNKNOWN_COMMAND.format(command=command) + help_text(ctx))
+    return "unknown-command"
+
+
+def _non_text(ctx: Context) -> bool | None:
+    """Events and media no other handler took (menus, enter_agent, stray pictures)."""
+    message = ctx.message
+    if message.kind == "event":
+        return True
+    return True if message.kind != "text" or not ctx.text else None
+
+
+def _ignore_non_text(ctx: Context, _match: object) -> str:
+    message = ctx.message
+    if message.kind == "event" and message.event == "enter_agent":
+        ctx.reply(texts.GREETING_1TO1.format(
+            bot=ctx.services.settings.aibot.name, township=ctx.services.settings.township))
+        return "greeted"
+    return f"ignored:{message.kind if message.kind != 'event' else message.event}"
+
+
+def _free_text(ctx: Context) -> Classification:
+    return ctx.services.classifier.classify(ctx.text)
+
+
+def _handle_free_text(ctx: Context, found: Classification) -> str:
+    if found.kind == "chatter":
+        if ctx.message.in_group:
+            return "ignored:chatter"
+        ctx.reply(texts.GREETING_1TO1.format(
+            bot=ctx.services.settings.aibot.name, township=ctx.services.settings.township))
+        return "greeted"
+    if found.kind == "faq" and found.faq is not None:
+        ctx.reply(texts.FAQ_ANSWER.format(answer=found.faq.answer))
+        return "faq"
+    return _open_ticket(ctx, found)
+
+
+def _open_ticket(ctx: Context, found: Classification) -> str:
+    services = ctx.services
+    tz = services.calendar.tz
+    opened = open_ticket(
+        ctx.session,
+        settings=services.settings,
+        calendar=services.calendar,
+        reporter=ctx.person,
+        group=ctx.group,
+        request=Request(
+            text=ctx.message.text,
+            category=found.category,
+            second_category=found.second_category,
+            tier=found.tier,
+            urgent=found.urgent,
+            department=found.department,
+            location=extract_location(ctx.message.text),
+            explanation=found.explanation,
+        ),
+        channel=ctx.message.channel,
+        reply_to={"userid": ctx.message.sender, "chat_id": ctx.message.chat_id},
+        source_message_id=ctx.inbound.id,
+        now=ctx.now,
+    )
+    ticket = opened.ticket
+    category = services.classifier.category_name(ticket.category)
+    if opened.handler is not None and not opened.triage:
+        answer = texts.TICKET_ACCEPTED.format(
+            number=ticket.id, category=category, handler=_handler_title(opened.handler.role,
+                                                                        opened.handler.name),
+            accept_due=format_due(ticket.accept_due, tz),
+        )
+    else:
+        answer = texts.TICKET_ACCEPTED_TRIAGE.format(
+            number=ticket.id, category=category, dispatch_due=format_due(ticket.dispatch_due, tz)
+        )
+    if ticket.deadlines_provisional:
+        answer += texts.TICKET_PROVISIONAL_SUFFIX
+    if ticket.urgent:
+        answer += texts.TICKET_URGENT_SUFFIX
+    ctx.reply(answer, ticket_id=ticket.id, urgent=ticket.urgent)
+    if opened.handler is not None:
+        send_dispatch(ctx.messenger, ticket, opened.handler, category, tz,
+                      key=f"ticket:{ticket.id}:dispatch:1")
+    if opened.leaders_to_alert:
+        send_urgent_alerts(ctx.messenger, ticket, opened.leaders_to_alert, category,
+                           key=f"ticket:{ticket.id}:urgent")
+    return f"ticket:{ticket.id}"
+
+
+def _handler_title(role: str, name: str) -> str:
+    return f"{texts.ROLE_TITLES.get(role, '')}{name}"
+
+
+def resident_handlers() -> list[Handler]:
+    """Help, unknown slash-commands, stray events/media, then free text — in this order."""
+    return [
+        FunctionHandler(_is_help, _help),
+        FunctionHandler(_is_unknown_command, _unknown_command),
+        FunctionHandler(_non_text, _ignore_non_text),
+        FunctionHandler(_free_text, _handle_free_text),
+    ]

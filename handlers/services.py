@@ -1,0 +1,29 @@
+"""The long-lived pieces every message and job needs, built once per process from settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from cases.calendar import WorkCalendar
+from nlp import Classifier, load_classifier
+from settings.model import Settings
+
+
+@dataclass(frozen=True)
+class Services:
+    """Settings plus the loaded classifier and the working-day calendar."""
+
+    settings: Settings
+    classifier: Classifier
+    calendar: WorkCalendar
+
+
+def build_services(settings: Settings) -> Services:
+    """Load the classifier (once per process) and the calendar from ``settings``."""
+    classifier = load_classifier(
+        settings.classifier.rules_path,
+        settings.classifier.faq_path,
+        settings.classifier.userdict_path,
+        threshold=settings.classifier.threshold,
+    )
+    calendar = WorkCalendar.from_settings(settings.calendar, settings.sla)
+    return Services(settings=settings, classifier=classifier, calendar=calendar)

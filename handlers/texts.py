@@ -1,0 +1,44 @@
+"""Every Chinese sentence the chat handlers say, in one place (templates use str.format)."""
+
+INTERNAL_ERROR = "抱歉，系统暂时无法处理这条消息，已记录并通知管理员，请稍后再试。"
+
+TICKET_ACCEPTED = (
+    "已受理，工单 #{number}（{category}）。\n"
+    "已派给{handler}，{accept_due}前接单；处理进展会在这里告诉您。\n"
+    "查询进度请发「查询 {number}」。"
+)
+TICKET_ACCEPTED_TRIAGE = (
+    "已受理，工单 #{number}（{category}）。\n"
+    "已转综治中心分派，{dispatch_due}前派到具体负责人。查询进度请发「查询 {number}」。"
+)
+TICKET_URGENT_SUFFIX = "\n⚠ 已按紧急事项处理，已同时通知网格长。如有人身危险请立即拨打 110/119/120。"
+TICKET_PROVISIONAL_SUFFIX = "（节假日安排未公布，时限为暂定）"
+
+FAQ_ANSWER = "{answer}\n\n如需网格员上门协助，请回复「帮我办」并说明情况。"
+
+GREETING_1TO1 = (
+    "您好，我是{bot}，{township}的网格服务助手。\n"
+    "直接告诉我遇到的问题（如「下水道堵了」「楼上漏水」），我会登记工单并派给您的网格员；\n"
+    "政策问题（如「医保怎么交」）我也可以解答。发「帮助」查看全部用法。"
+)
+
+HELP_RESIDENT = (
+    "【{bot} 使用说明】\n"
+    "· 直接描述问题：如「3栋2单元楼道堆满杂物」，会登记工单并派给网格员\n"
+    "· 查询：我的工单；查询 12：工单详情\n"
+    "· 补充 12 内容：补充情况；撤销 12：撤销工单\n"
+    "· 评价 12 满意/一般/不满意 [意见]\n"
+    "· 政策咨询：如「医保怎么交」「低保要什么材料」"
+)
+HELP_STAFF = (
+    "【{bot} 工作命令】\n"
+    "· 任务：我的待办（最急的在前）\n"
+    "· 接单 12 · 进度 12 内容 · 办结 12 说明\n"
+    "· 上报 12 原因 · 转派 12 姓名 · 退回 12 原因 · 详情 12\n"
+    "命令里的数字是工单号，写「接单12」「接单 #12」都可以。"
+)
+UNKNOWN_COMMAND = "没有「{command}」这个命令。\n"
+
+
+ROLE_TITLES = {"micro": "联户长", "worker": "网格员", "leader": "网格长", "center": "综治中心",
+               "county": "县综治中心", "department": "", "admin": "", "resident": ""}

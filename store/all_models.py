@@ -1,0 +1,3 @@
+"""Imports every module that defines tables, so ``Base.metadata`` knows the whole schema."""
+
+import store.models  # noqa: F401

@@ -1,0 +1,160 @@
+"""The township's people and places in the database: sync from config, and look-ups.
+
+``sync_township`` makes the grid tree, the roster and the group chats in the database match
+config.yaml (upsert; people who left the roster are deactivated, never deleted, because tickets
+point at them). The look-ups answer plain questions; deciding who should handle what is
+``cases``' job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from settings.model import Settings
+from store.models import Grid, GroupChat, Membership, Person
+
+STAFF_ROLES = ("micro", "worker", "leader", "center", "county", "department", "admin")
+
+
+def sync_township(session: Session, settings: Settings) -> None:
+    """Upsert grids, people, memberships and group chats from ``settings``."""
+    grids = {g.code: g for g in session.scalars(select(Grid))}
+    for node in settings.grids:  # parents come before children in settings.grids
+        grid = grids.get(node.code)
+        if grid is None:
+            grid = grids[node.code] = Grid(code=node.code)
+            session.add(grid)
+        grid.name, grid.level = node.name, node.level
+        grid.parent = grids[node.parent] if node.parent else None
+    session.flush()
+
+    people = {p.userid: p for p in session.scalars(select(Person))}
+    listed = set()
+    for entry in settings.roster:
+        listed.add(entry.userid)
+        person = people.get(entry.userid)
+        if person is None:
+            person = people[entry.userid] = Person(userid=entry.userid)
+            session.add(person)
+        person.name, person.role, person.active = entry.name, entry.role, True
+        person.phone, person.department = entry.phone, entry.department
+        person.grid = grids[entry.grids[0]] if entry.role == "resident" and entry.grids else None
+    for userid, person in people.items():
+        if userid not in listed and person.role in STAFF_ROLES:
+            person.active = False
+    session.flush()
+
+    wanted = {
+        (people[e.userid].id, grids[code].id, e.role)
+        for e in settings.roster
+        if e.role in STAFF_ROLES
+        for code in e.grids
+    }
+    existing = {(m.person_id, m.grid_id, m.role): m for m in session.scalars(select(Membership))}
+    for key in wanted - existing.keys():
+        session.add(Membership(person_id=key[0], grid_id=key[1], role=key[2]))
+    for key in existing.keys() - wanted:
+        session.delete(existing[key])
+
+    chats = {c.chat_id: c for c in session.scalars(select(GroupChat))}
+    for group in settings.groups:
+        chat = chats.get(group.chat_id)
+        if chat is None:
+            chat = GroupChat(chat_id=group.chat_id)
+            session.add(chat)
+        chat.name, chat.grid = group.name, grids[group.grid]
+        chat.webhook_key, chat.appchat = group.webhook_key, group.appchat
+    session.flush()
+
+
+def person_for(session: Session, userid: str) -> Person:
+    """The person with this WeCom id; an unknown sender becomes a resident with no grid yet."""
+    person = session.scalar(select(Person).where(Person.userid == userid))
+    if person is not None:
+        return person
+    try:
+        with session.begin_nested():
+            person = Person(userid=userid, name="", role="resident")
+            session.add(person)
+    except IntegrityError:  # a concurrent request created it first
+        person = session.scalar(select(Person).where(Person.userid == userid))
+        assert person is not None
+    return person
+
+
+def group_for(session: Session, chat_id: str | None) -> GroupChat | None:
+    if not chat_id:
+        return None
+    return session.scalar(select(GroupChat).where(GroupChat.chat_id == chat_id))
+
+
+def grid_by_code(session: Session, code: str) -> Grid | None:
+    return session.scalar(select(Grid).where(Grid.code == code))
+
+
+def grid_path(grid: Grid | None) -> tuple[Grid, ...]:
+    """The grid and its ancestors, root first."""
+    path: list[Grid] = []
+    while grid is not None:
+        path.append(grid)
+        grid = grid.parent
+    return tuple(reversed(path))
+
+
+def subtree_ids(session: Session, root_ids: Iterable[int]) -> set[int]:
+    """Ids of the given grids and every grid below them."""
+    all_grids = session.execute(select(Grid.id, Grid.parent_id)).all()
+    children: dict[int | None, list[int]] = {}
+    for grid_id, parent_id in all_grids:
+        children.setdefault(parent_id, []).append(grid_id)
+    found: set[int] = set()
+    stack = list(root_ids)
+    while stack:
+        current = stack.pop()
+        if current in found:
+            continue
+        found.add(current)
+        stack.extend(children.get(current, ()))
+    return found
+
+
+def duties(session: Session) -> dict[str, dict[str, list[int]]]:
+    """Grid code → role → ids of the active people holding that duty there."""
+    rows = session.execute(
+        select(Grid.code, Membership.role, Person.id)
+        .join(Membership, Membership.grid_id == Grid.id)
+        .join(Person, Person.id == Membership.person_id)
+        .where(Person.active.is_(True))
+        .order_by(Person.id)
+    ).all()
+    result: dict[str, dict[str, list[int]]] = {}
+    for code, role, person_id in rows:
+        result.setdefault(code, {}).setdefault(role, []).append(person_id)
+    return result
+
+
+def memberships_of(session: Session, person: Person) -> list[tuple[str, str]]:
+    """(grid code, role) pairs of a staff member's duties."""
+    rows = session.execute(
+        select(Grid.code, Membership.role)
+        .join(Membership, Membership.grid_id == Grid.id)
+        .where(Membership.person_id == person.id)
+    ).all()
+    return [(code, role) for code, role in rows]
+
+
+def people_by_ids(session: Session, ids: Iterable[int]) -> list[Person]:
+    wanted = list(ids)
+    if not wanted:
+        return []
+    return list(session.scalars(select(Person).where(Person.id.in_(wanted))))
+
+
+def people_with_role(session: Session, role: str) -> list[Person]:
+    return list(
+        session.scalars(select(Person).where(Person.role == role, Person.active.is_(True)))
+    )

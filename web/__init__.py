@@ -1,0 +1,82 @@
+"""The Flask application factory: ``create_app(settings)`` wires the channel, handlers and store.
+
+No module-level state: everything a request needs hangs off ``app.extensions["gridbot"]`` (a
+:class:`Runtime`), built here from the settings. Blueprints: the WeCom callbacks (``wecom``),
+health checks (``health``) and, in demo mode, the chat page (``web.demo``).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from flask import Flask, current_app
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from handlers.base import Handler, Router
+from handlers.intake import MessageIntake
+from handlers.router import build_router
+from handlers.services import Services, build_services
+from settings.model import Settings
+from store.db import make_engine, make_session_factory
+from wecom.callbacks import ChannelKeys, make_blueprint
+
+
+@dataclass
+class Runtime:
+    """The process-wide pieces of one GridBot app."""
+
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    services: Services
+    router: Router
+    intake: MessageIntake
+    wake_delivery: threading.Event = field(default_factory=threading.Event)
+
+
+def runtime() -> Runtime:
+    """The runtime of the app handling the current request."""
+    return current_app.extensions["gridbot"]
+
+
+def build_runtime(
+    settings: Settings, *, engine: Engine | None = None, extra_handlers: list[Handler] | None = None
+) -> Runtime:
+    """Engine, sessions, classifier, calendar, router and intake for ``settings``."""
+    engine = engine or make_engine(settings.database_url)
+    factory = make_session_factory(engine)
+    services = build_services(settings)
+    router = build_router(extra_handlers if extra_handlers is not None else default_commands())
+    wake = threading.Event()
+    intake = MessageIntake(factory, services, router, on_commit=wake.set)
+    return Runtime(settings, engine, factory, services, router, intake, wake)
+
+
+def default_commands() -> list[Handler]:
+    """Every command handler the product has, most specific first."""
+    from handlers.commands import command_handlers
+
+    return command_handlers()
+
+
+def create_app(settings: Settings, *, runtime_: Runtime | None = None) -> Flask:
+    """The GridBot web application for ``settings``."""
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    rt = runtime_ or build_runtime(settings)
+    app.extensions["gridbot"] = rt
+    app.register_blueprint(
+        make_blueprint(
+            rt.intake,
+            ChannelKeys(settings.wecom.token, settings.wecom.encoding_aes_key,
+                        settings.wecom.corp_id),
+            ChannelKeys(settings.aibot.token, settings.aibot.encoding_aes_key, ""),
+            settings.aibot.name,
+        )
+    )
+    from web.health import bp as health_bp
+
+    app.register_blueprint(health_bp)
+    return app

@@ -1,0 +1,166 @@
+"""``bot.py demo``: the whole product in one process, with the WeCom simulator in place of WeCom.
+
+One WSGI server carries GridBot (``/wecom/...``), the simulator's fake WeCom API (``/sim/...``)
+and a chat page (``/demo``). What a person types on the page is signed and encrypted by the
+simulator's callback client and POSTed to GridBot's real callback endpoints, exactly as WeCom
+would; what GridBot sends goes through its real sender to the simulator, which the page shows.
+The outbox delivery worker and the scheduler run in background threads of the same process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Flask, jsonify, render_template, request
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+from settings.model import Settings
+from wecom.simulator import SimulatorState, create_simulator_app
+from wecom.simulator.callback import CallbackClient
+from wecom.simulator.payloads import aibot_text, app_text, template_card_click
+
+SIM_PREFIX = "/sim"
+
+
+@dataclasses.dataclass
+class DemoWorld:
+    """The demo's own state: the simulator and what people typed on the page."""
+
+    settings: Settings
+    state: SimulatorState
+    base_url: str
+    said: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+    def app_client(self) -> CallbackClient:
+        wecom = self.settings.wecom
+        return CallbackClient(self.base_url, wecom.token, wecom.encoding_aes_key, wecom.corp_id,
+                              agent_id=wecom.agent_id)
+
+    def aibot_client(self) -> CallbackClient:
+        aibot = self.settings.aibot
+        return CallbackClient(self.base_url, aibot.token, aibot.encoding_aes_key, "")
+
+    def remember(self, **item: Any) -> None:
+        with self.lock:
+            self.said.append({**item, "at": time.time()})
+
+
+def demo_blueprint(world: DemoWorld) -> Blueprint:
+    bp = Blueprint("demo", __name__, url_prefix="/demo", template_folder="templates")
+
+    @bp.get("")
+    def page():  # type: ignore[no-untyped-def]
+        settings = world.settings
+        people = [
+            {"userid": p.userid, "name": p.name, "role": p.role}
+            for p in settings.roster
+        ]
+        groups = [{"chat_id": g.chat_id, "name": g.name} for g in settings.groups]
+        return render_template("demo.html", people=people, groups=groups,
+                               township=settings.township, bot=settings.aibot.name)
+
+    @bp.post("/api/say")
+    def say():  # type: ignore[no-untyped-def]
+        data = request.get_json(silent=True) or {}
+        userid = str(data.get("userid") or "")
+        text = str(data.get("text") or "").strip()
+        chat_id = data.get("chat_id") or None
+        button = data.get("button")
+        if not userid or not (text or button):
+            return jsonify(error="userid and text are required"), 400
+        if button:
+            delivery = world.app_client().send_app_xml(
+                "/wecom/callback", template_card_click(userid, button["task_id"], button["key"])
+            )
+            world.remember(userid=userid, chat_id=None, text=f"[点击] {button['text']}")
+        elif chat_id:
+            reply_url = world.state.new_response_url(
+                f"{world.base_url}{SIM_PREFIX}", chat_id=chat_id, userid=userid
+            )
+            world.remember(userid=userid, chat_id=chat_id, text=text)
+            delivery = world.aibot_client().send_aibot_json(
+                "/wecom/aibot",
+                aibot_text(userid, chat_id, text, response_url=reply_url,
+                           bot_name=world.settings.aibot.name),
+            )
+        else:
+            world.remember(userid=userid, chat_id=None, text=text)
+            delivery = world.app_client().send_app_xml("/wecom/callback", app_text(userid, text))
+        return jsonify(status=delivery.status, deliveries=delivery.count)
+
+    @bp.get("/api/feed")
+    def feed():  # type: ignore[no-untyped-def]
+        groups = {g.webhook_key: g.chat_id for g in world.settings.groups if g.webhook_key}
+        items: list[dict[str, Any]] = []
+        with world.lock:
+            items.extend({"kind": "said", **s} for s in world.said)
+        for d in world.state.delivered:
+            chat = d.chat_id or groups.get(d.target) if d.channel in ("webhook", "response_url") \
+                else (d.target if d.channel == "appchat" else None)
+            items.append({
+                "kind": "bot", "channel": d.channel, "to": d.target, "chat_id": chat,
+                "msgtype": d.msgtype, "content": d.content, "body": d.body, "at": d.at,
+            })
+        items.sort(key=lambda i: i["at"])
+        return jsonify(items=items, dropped=len(world.state.dropped))
+
+    return bp
+
+
+def run_demo(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    database_url: str | None,
+    prepare: Callable[..., Any],
+) -> int:
+    """Start the simulator, GridBot, the delivery worker and the scheduler; serve until Ctrl-C."""
+    from waitress import create_server
+
+    from schedules.runner import start_background
+    from web import build_runtime, create_app
+
+    base_url = f"http://{host}:{port}"
+    if database_url is None:
+        path = Path(settings.database_url.removeprefix("sqlite:///")).with_name("demo.db")
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        database_url = f"sqlite:///{path}"
+    settings = dataclasses.replace(
+        settings,
+        database_url=database_url,
+        wecom=dataclasses.replace(settings.wecom, api_base=f"{base_url}{SIM_PREFIX}"),
+    )
+    state = SimulatorState(
+        corp_id=settings.wecom.corp_id,
+        secret=settings.wecom.secret,
+        agent_id=settings.wecom.agent_id,
+        known_users={p.userid for p in settings.roster},
+        robot_keys={g.webhook_key for g in settings.groups if g.webhook_key},
+    )
+    engine = prepare(settings, migrate=True)
+    runtime = build_runtime(settings, engine=engine)
+    app: Flask = create_app(settings, runtime_=runtime)
+    world = DemoWorld(settings=settings, state=state, base_url=base_url)
+    app.register_blueprint(demo_blueprint(world))
+    app.add_url_rule("/", "index", lambda: ('<meta http-equiv="refresh" content="0; url=/demo">'))
+    wsgi = DispatcherMiddleware(app, {SIM_PREFIX: create_simulator_app(state)})
+    server = create_server(wsgi, host=host, port=port, threads=8, ident="GridBot-demo")
+    stop_background = start_background(runtime)
+    print(f"GridBot demo: open http://{host}:{port}/demo  (SQLite: {database_url}; WeCom "
+          f"simulator at {base_url}{SIM_PREFIX}; Ctrl-C stops)", flush=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_background()
+        server.close()
+    return 0

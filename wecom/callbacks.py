@@ -1,0 +1,141 @@
+"""The two WeCom callback endpoints (a Flask blueprint): verify, decrypt, de-duplicate, hand on.
+
+* ``/wecom/callback`` — the self-built app: XML, ReceiveId = corp id.
+* ``/wecom/aibot``    — the smart bot: JSON ``{"encrypt": …}``, ReceiveId = "".
+
+GET answers WeCom's URL verification with the decrypted echostr. POST verifies the signature
+(403 if wrong, or if the message was made for another corp), decrypts, parses without expanding
+any XML entity (400 for anything malformed), and passes the normalised :class:`Incoming` to the
+intake, which records it under a unique de-duplication key and routes it in one transaction. The
+answer is an empty 200 as soon as that commits, well inside WeCom's 5 s; replies leave through
+the outbox. A retry or a concurrent copy of the same message hits the unique key and changes
+nothing. Bodies over 64 KiB are refused with 413 before they are read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import Blueprint, Response, current_app, request
+
+from wecom import crypto
+from wecom.inbound import Incoming, MalformedMessage, from_aibot_json, from_app_xml, parse_xml
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class ChannelKeys:
+    """What one callback channel needs to verify and decrypt."""
+
+    token: str
+    encoding_aes_key: str
+    receive_id: str
+
+
+class Rejected(Exception):
+    """A callback we refuse, with the HTTP status to answer."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def _query(name: str) -> str:
+    value = request.args.get(name, "")
+    if not value:
+        raise Rejected(400, f"missing query parameter {name}")
+    return value
+
+
+def _verify_and_decrypt(keys: ChannelKeys, encrypted: str) -> str:
+    signature, timestamp, nonce = _query("msg_signature"), _query("timestamp"), _query("nonce")
+    try:
+        crypto.verify(keys.token, timestamp, nonce, encrypted, signature)
+    except crypto.SignatureError:
+        raise Rejected(403, "bad signature") from None
+    try:
+        return crypto.decrypt(keys.encoding_aes_key, encrypted, keys.receive_id)
+    except crypto.ReceiveIdError:
+        raise Rejected(403, "message made for another corp") from None
+    except crypto.CryptoError as error:
+        raise Rejected(400, f"cannot decrypt: {error}") from None
+
+
+def _read_body() -> bytes:
+    length = request.content_length
+    if length is not None and length > MAX_BODY_BYTES:
+        raise Rejected(413, "body too large")
+    body = request.stream.read(MAX_BODY_BYTES + 1)
+    if len(body) > MAX_BODY_BYTES:
+        raise Rejected(413, "body too large")
+    if not body.strip():
+        raise Rejected(400, "empty body")
+    return body
+
+
+def _app_message(keys: ChannelKeys, bot_name: str) -> Incoming:
+    try:
+        envelope = parse_xml(_read_body().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise Rejected(400, "body is not UTF-8") from None
+    encrypted = envelope.get("Encrypt", "").strip()
+    if not encrypted:
+        raise Rejected(400, "no <Encrypt> element")
+    plaintext = _verify_and_decrypt(keys, encrypted)
+    fields = parse_xml(plaintext)
+    return from_app_xml(fields, plaintext)
+
+
+def _aibot_message(keys: ChannelKeys, bot_name: str) -> Incoming:
+    try:
+        envelope = json.loads(_read_body())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise Rejected(400, "body is not JSON") from None
+    encrypted = envelope.get("encrypt") if isinstance(envelope, dict) else None
+    if not isinstance(encrypted, str) or not encrypted:
+        raise Rejected(400, "no encrypt field")
+    plaintext = _verify_and_decrypt(keys, encrypted)
+    return from_aibot_json(plaintext, bot_name)
+
+
+def make_blueprint(
+    intake: Callable[[Incoming], str],
+    app_keys: ChannelKeys,
+    aibot_keys: ChannelKeys,
+    bot_name: str,
+) -> Blueprint:
+    """The callback blueprint; ``intake`` records and routes one message, returning an outcome."""
+    bp = Blueprint("wecom", __name__, url_prefix="/wecom")
+
+    def endpoint(keys: ChannelKeys, parse: Callable[[ChannelKeys, str], Incoming]) -> Response:
+        try:
+            if request.method == "GET":
+                echo = _verify_and_decrypt(keys, _query("echostr"))
+                return Response(echo, mimetype="text/plain")
+            message = parse(keys, bot_name)
+        except Rejected as rejected:
+            log.info("callback rejected (%s): %s", rejected.status, rejected.reason)
+            return Response(rejected.reason, status=rejected.status, mimetype="text/plain")
+        except MalformedMessage as error:
+            log.info("callback rejected (400): %s", error)
+            return Response(str(error), status=400, mimetype="text/plain")
+        outcome = intake(message)
+        current_app.logger.debug("message %s: %s", message.dedup_key, outcome)
+        return Response("", status=200, mimetype="text/plain")
+
+    @bp.route("/callback", methods=["GET", "POST"])
+    def app_callback() -> Response:
+        return endpoint(app_keys, _app_message)
+
+    @bp.route("/aibot", methods=["GET", "POST"])
+    def aibot_callback() -> Response:
+        return endpoint(aibot_keys, _aibot_message)
+
+    return bp
