@@ -109,9 +109,15 @@ def open_ticket(
     session.flush()
     session.add(
         TicketEvent(
-            ticket_id=ticket.id, actor_id=reporter.id, action="create", from_status=None,
-            to_status="created", source_message_id=source_message_id, created_at=now,
-            note=request.text[:200], data={"classification": request.explanation},
+            ticket_id=ticket.id,
+            actor_id=reporter.id,
+            action="create",
+            from_status=None,
+            to_status="created",
+            source_message_id=source_message_id,
+            created_at=now,
+            note=request.text[:200],
+            data={"classification": request.explanation},
         )
     )
 
@@ -128,11 +134,20 @@ def open_ticket(
         ticket.deadlines_provisional = ticket.deadlines_provisional or accept_due.provisional
         session.add(
             TicketEvent(
-                ticket_id=ticket.id, actor_id=None, action="dispatch", from_status="created",
-                to_status="dispatched", source_message_id=source_message_id, created_at=now,
+                ticket_id=ticket.id,
+                actor_id=None,
+                action="dispatch",
+                from_status="created",
+                to_status="dispatched",
+                source_message_id=source_message_id,
+                created_at=now,
                 note=f"{handler.level.value}:{person.userid}",
-                data={"level": handler.level.value, "grid": handler.grid_code,
-                      "assignee": person.userid, "triage": triage},
+                data={
+                    "level": handler.level.value,
+                    "grid": handler.grid_code,
+                    "assignee": person.userid,
+                    "triage": triage,
+                },
             )
         )
     if request.urgent and grid is not None:
