@@ -1,0 +1,116 @@
+"""Shared fixtures: a real database per test (SQLite, or PostgreSQL when DATABASE_URL is set),
+the sample township from config.yaml, the WeCom simulator, and GridBot served on a real port.
+
+``DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/test pytest`` runs every database test on
+PostgreSQL, each in a schema of its own that is dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import create_engine, text
+
+from settings import Settings, parse_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "config.yaml"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    url = os.environ.get("DATABASE_URL")
+    return f"database: {'PostgreSQL ' + url.split('@')[-1] if url else 'SQLite (per-test file)'}"
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database for one test."""
+    server = os.environ.get("DATABASE_URL")
+    if not server:
+        yield f"sqlite:///{tmp_path / 'gridbot.db'}"
+        return
+    if server.startswith("postgresql://"):
+        server = "postgresql+psycopg://" + server.removeprefix("postgresql://")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in server else "?"
+    try:
+        yield f"{server}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def load_test_settings(database_url: str, **overrides: object) -> Settings:
+    """The sample township of config.yaml on the given database (environment ignored)."""
+    raw = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+    raw["database"] = {"url": database_url}
+    settings = parse_settings(raw, base_dir=ROOT, environ={}, source=CONFIG)
+    return dataclasses.replace(settings, **overrides) if overrides else settings
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return load_test_settings(database_url)
+
+
+@pytest.fixture
+def engine(settings: Settings):  # type: ignore[no-untyped-def]
+    """The test database with the current schema (via the migrations) and the roster synced."""
+    from store.db import make_engine, make_session_factory, transaction
+    from store.migrate import upgrade
+    from store.roster import sync_township
+
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    with transaction(make_session_factory(engine)) as session:
+        sync_township(session, settings)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session_factory(engine):  # type: ignore[no-untyped-def]
+    from store.db import make_session_factory
+
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def simulator(settings: Settings):  # type: ignore[no-untyped-def]
+    """The WeCom simulator for the sample corp, on a real port: ``(state, base_url)``."""
+    from wecom.simulator import SimulatorState, run_simulator_in_thread
+
+    state = SimulatorState(
+        corp_id=settings.wecom.corp_id,
+        secret=settings.wecom.secret,
+        agent_id=settings.wecom.agent_id,
+        known_users={p.userid for p in settings.roster},
+        robot_keys={g.webhook_key for g in settings.groups if g.webhook_key},
+    )
+    base_url, stop = run_simulator_in_thread(state)
+    yield state, base_url
+    stop()
+
+
+@pytest.fixture
+def bot(settings: Settings, engine, simulator):  # type: ignore[no-untyped-def]
+    """GridBot on a real port, sending to the simulator; see :class:`tests.harness.Harness`."""
+    from tests.harness import Harness
+
+    state, sim_url = simulator
+    live = dataclasses.replace(
+        settings, wecom=dataclasses.replace(settings.wecom, api_base=sim_url)
+    )
+    harness = Harness.start(live, engine, state, sim_url)
+    yield harness
+    harness.stop()
