@@ -222,7 +222,11 @@ class OutboxMessage(Base):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+        # Rate windows: attempts per recipient (member, robot, chat) in the last minute/hour.
+        Index("ix_outbox_recipient_attempt", "recipient_key", "last_attempt_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(160), unique=True)
@@ -238,6 +242,31 @@ class OutboxMessage(Base):
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    # Delivery bookkeeping (schedules.delivery): a worker's lease on the row while it sends, the
+    # recipient the WeCom limits count against ("app:<userid>", "app*" for several members,
+    # "webhook:<key>", "appchat:<chatid>"), and when a send was last attempted (claim or HTTP).
+    locked_by: Mapped[str | None] = mapped_column(String(64))
+    locked_until: Mapped[datetime | None]
+    recipient_key: Mapped[str | None] = mapped_column(
+        String(160), default=lambda ctx: _recipient_default(ctx)
+    )
+    last_attempt_at: Mapped[datetime | None]
+
+
+def outbox_recipient_key(channel: str | None, target: str | None) -> str | None:
+    """The key WeCom's rate limits count an outbox row against (None: not limited)."""
+    target = target or ""
+    if channel == "app":
+        users = [u for u in target.split("|") if u]
+        return f"app:{users[0]}" if len(users) == 1 else "app*"
+    if channel in ("webhook", "appchat"):
+        return f"{channel}:{target}"
+    return None
+
+
+def _recipient_default(context: Any) -> str | None:
+    params = context.get_current_parameters()
+    return outbox_recipient_key(params.get("channel"), params.get("target"))
 
 
 class AccessToken(Base):

@@ -1,0 +1,416 @@
+"""The outbox delivery worker: every outgoing message leaves through here, once, within limits.
+
+Several workers (threads or processes) may run against one database. One round (``run_once``):
+
+1. **Claim** in one short transaction. Claims are serialised — a transaction advisory lock on
+   PostgreSQL (plus ``FOR UPDATE SKIP LOCKED`` on the rows), SQLite's single write lock taken by
+   the transaction's first statement — so the rate windows below are read and charged atomically.
+   Due ``pending`` rows whose lease is free are taken urgent first, then oldest; each is leased
+   (``locked_by``, ``locked_until``) and charged to its recipient (``last_attempt_at``).
+2. **Limits before sending**: WeCom silently drops app messages over 30/min or 1000/hour per
+   member and refuses a robot's 21st message in a minute. Counters come from the outbox itself —
+   rows per ``recipient_key`` attempted in the window (an indexed column; broadcasts to several
+   members are keyed ``app*`` and counted per member from their targets) — so they hold across
+   processes. A row that would exceed a window is deferred (``next_attempt_at`` = when the window
+   allows), never sent to be dropped.
+3. **Send** each claimed row outside any transaction, then record the outcome at once in its own
+   short transaction, conditional on still holding the lease.
+
+Delivery is at-least-once at the HTTP layer: a process killed after WeCom accepted a message but
+before step 3's commit leaves the row pending, and another worker re-sends it when the lease runs
+out. The window is one HTTP round trip plus one tiny UPDATE; it cannot be closed because WeCom
+offers no idempotency key on message/send. Everything else is exactly-once: a row is sent only by
+the worker holding its lease, and marked sent only while that lease holds.
+
+Failures: retryable ones (45009/45033, -1, HTTP 5xx, timeouts) back off exponentially with
+jitter; a WeCom outage (HTTP 5xx, timeouts, -1) also ends the batch, releasing the rest untouched.
+After ``max_attempts`` a row is ``dead`` and the admins get an alert (itself an outbox row, keyed
+on the dead row). ``invaliduser`` and other permanent errors mark the row ``failed``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, text, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from settings.model import WeComSettings
+from store.clock import utcnow
+from store.models import OutboxMessage, outbox_recipient_key
+from store.outbox import enqueue
+from wecom.sender import DeliveryResult, Sender
+
+log = logging.getLogger(__name__)
+
+ALERT_KEY_PREFIX = "outbox-dead:"
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """Retry, lease and limit tuning. The defaults survive a WeCom outage of over an hour
+    (60 s doubling to a 30 min cap, 8 attempts) before a row is dead-lettered."""
+
+    max_attempts: int = 8
+    backoff_base: float = 60.0
+    backoff_cap: float = 1800.0
+    jitter: float = 0.2  # ± fraction of each delay
+    lease_seconds: float | None = None  # None: 6 × the HTTP timeout + 30 s
+    claim_factor: int = 4  # look at this many candidates per row wanted (some get deferred)
+    window_margin: float = 1.0  # seconds added to WeCom's windows against clock skew
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A leased row, detached from its session (what the sender reads)."""
+
+    id: int
+    idempotency_key: str
+    channel: str
+    target: str
+    msgtype: str
+    payload: dict[str, Any]
+    attempts: int
+    urgent: bool
+    locked_until: datetime
+    previous_attempt_at: datetime | None
+
+
+class _Windows:
+    """Attempt times per recipient in the last hour, charged as rows are claimed."""
+
+    def __init__(self, settings: WeComSettings, margin: float) -> None:
+        self.times: dict[str, list[datetime]] = defaultdict(list)
+        self.minute = timedelta(seconds=60 + margin)
+        self.hour = timedelta(seconds=3600 + margin)
+        self.settings = settings
+
+    def limits(self, row: OutboxMessage) -> list[tuple[str, timedelta, int]]:
+        """(counter key, window, cap) pairs the row must fit in."""
+        s = self.settings
+        if row.channel == "app":
+            out: list[tuple[str, timedelta, int]] = []
+            for user in {u for u in row.target.split("|") if u}:
+                out.append((f"app:{user}", self.minute, s.member_per_minute))
+                out.append((f"app:{user}", self.hour, s.member_per_hour))
+            return out
+        if row.channel == "webhook":
+            return [(f"webhook:{row.target}", self.minute, s.robot_per_minute)]
+        return []
+
+    def wait_until(
+        self, limits: Iterable[tuple[str, timedelta, int]], now: datetime
+    ) -> datetime | None:
+        """When every window has room for one more, or None if they all have room now."""
+        latest: datetime | None = None
+        for key, window, cap in limits:
+            inside = sorted(t for t in self.times.get(key, ()) if t > now - window)
+            if len(inside) >= cap:
+                free_at = inside[len(inside) - cap] + window
+                latest = free_at if latest is None or free_at > latest else latest
+        return latest
+
+    def charge(self, limits: Iterable[tuple[str, timedelta, int]], now: datetime) -> None:
+        for key in {key for key, _, _ in limits}:
+            self.times[key].append(now)
+
+
+def _chunks(items: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class OutboxWorker:
+    """Claims due outbox rows, sends them through a :class:`Sender`, records what happened."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        sender: Sender,
+        settings: WeComSettings,
+        worker_id: str | None = None,
+        *,
+        admin_userids: Sequence[str] = (),
+        policy: DeliveryPolicy | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.session_factory = session_factory
+        self.sender = sender
+        self.settings = settings
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.admin_userids = tuple(admin_userids)
+        self.policy = policy or DeliveryPolicy()
+        self.rng = rng or random.Random()
+        lease = self.policy.lease_seconds
+        self.lease = timedelta(seconds=lease or 6 * settings.timeout_seconds + 30)
+        # Time one row may need: the call, a token refresh and the retried call.
+        self.row_budget = timedelta(seconds=3 * settings.timeout_seconds + 5)
+        self.last_claimed = 0
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def run_forever(
+        self,
+        stop_event: threading.Event,
+        wake_event: threading.Event | None = None,
+        idle_seconds: float = 1.0,
+        limit: int = 50,
+    ) -> None:
+        """Deliver until ``stop_event`` is set; sleep ``idle_seconds`` when idle unless woken."""
+        log.info("outbox worker %s started", self.worker_id)
+        while not stop_event.is_set():
+            try:
+                self.run_once(limit)
+            except Exception:
+                log.exception("outbox worker %s: round failed", self.worker_id)
+                self.last_claimed = 0
+            if self.last_claimed and not stop_event.is_set():
+                continue
+            if wake_event is not None:
+                if wake_event.wait(idle_seconds):
+                    wake_event.clear()
+            else:
+                stop_event.wait(idle_seconds)
+        log.info("outbox worker %s stopped", self.worker_id)
+
+    def run_once(self, limit: int = 50) -> int:
+        """One round: claim up to ``limit`` due rows, send them; returns how many were sent."""
+        claimed = self._claim(limit)
+        self.last_claimed = len(claimed)
+        delivered = 0
+        for index, row in enumerate(claimed):
+            if not self._hold_lease(row):
+                continue
+            result = self.sender.deliver(row)
+            if self._record(row, result):
+                delivered += 1
+            if result.retryable and result.outage:
+                log.warning("WeCom unavailable (%s); pausing this batch", result.error)
+                self._release(claimed[index + 1 :])
+                self.last_claimed = 0
+                break
+        return delivered
+
+    # -- claiming ---------------------------------------------------------------------------
+
+    def _serialise_claims(self, session: Session) -> None:
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.outbox.claim'))")
+            )
+        elif dialect == "sqlite":
+            # A write as the first statement makes pysqlite BEGIN and SQLite take its write lock.
+            session.execute(update(OutboxMessage).where(OutboxMessage.id == -1).values(attempts=0))
+
+    def _claim(self, limit: int) -> list[Claimed]:
+        if limit <= 0:
+            return []
+        with self.session_factory() as session, session.begin():
+            self._serialise_claims(session)
+            now = utcnow()
+            query = (
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.status == "pending",
+                    OutboxMessage.next_attempt_at <= now,
+                    or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
+                )
+                .order_by(
+                    OutboxMessage.urgent.desc(),
+                    OutboxMessage.next_attempt_at,
+                    OutboxMessage.id,
+                )
+                .limit(limit * self.policy.claim_factor)
+            )
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            candidates = list(session.scalars(query))
+            windows = self._load_windows(session, candidates, now)
+            claimed: list[Claimed] = []
+            for row in candidates:
+                if len(claimed) >= limit:
+                    break
+                limits = windows.limits(row)
+                free_at = windows.wait_until(limits, now)
+                if free_at is not None:
+                    row.next_attempt_at = free_at
+                    log.debug("outbox %s deferred to %s by WeCom limits", row.id, free_at)
+                    continue
+                windows.charge(limits, now)
+                previous = row.last_attempt_at
+                row.locked_by = self.worker_id
+                row.locked_until = now + self.lease
+                row.last_attempt_at = now
+                if row.recipient_key is None:
+                    row.recipient_key = outbox_recipient_key(row.channel, row.target)
+                claimed.append(
+                    Claimed(
+                        row.id,
+                        row.idempotency_key,
+                        row.channel,
+                        row.target,
+                        row.msgtype,
+                        dict(row.payload or {}),
+                        row.attempts,
+                        row.urgent,
+                        row.locked_until,
+                        previous,
+                    )
+                )
+        return claimed
+
+    def _load_windows(
+        self, session: Session, candidates: list[OutboxMessage], now: datetime
+    ) -> _Windows:
+        windows = _Windows(self.settings, self.policy.window_margin)
+        members: set[str] = set()
+        keys: set[str] = set()
+        for row in candidates:
+            for key, _, _ in windows.limits(row):
+                keys.add(key)
+                if key.startswith("app:"):
+                    members.add(key[4:])
+        if not keys:
+            return windows
+        since = now - windows.hour
+        for chunk in _chunks(sorted(keys)):
+            rows = session.execute(
+                select(OutboxMessage.recipient_key, OutboxMessage.last_attempt_at).where(
+                    OutboxMessage.recipient_key.in_(chunk),
+                    OutboxMessage.last_attempt_at >= since,
+                )
+            )
+            for key, at in rows:
+                windows.times[key].append(at)
+        if members:  # broadcasts: one row, many members
+            rows = session.execute(
+                select(OutboxMessage.target, OutboxMessage.last_attempt_at).where(
+                    OutboxMessage.recipient_key == "app*",
+                    OutboxMessage.last_attempt_at >= since,
+                )
+            )
+            for target, at in rows:
+                for user in {u for u in target.split("|") if u} & members:
+                    windows.times[f"app:{user}"].append(at)
+        return windows
+
+    # -- leases -----------------------------------------------------------------------------
+
+    def _mine(self, row_id: int) -> Any:
+        return (
+            OutboxMessage.id == row_id,
+            OutboxMessage.locked_by == self.worker_id,
+            OutboxMessage.status == "pending",
+        )
+
+    def _hold_lease(self, row: Claimed) -> bool:
+        """Renew the lease if this row's send might outlast it; False if it was lost."""
+        now = utcnow()
+        if now + self.row_budget < row.locked_until:
+            return True
+        with self.session_factory() as session, session.begin():
+            renewed = session.execute(
+                update(OutboxMessage)
+                .where(*self._mine(row.id))
+                .values(locked_until=now + self.lease)
+            ).rowcount
+        if not renewed:
+            log.warning("outbox %s: lease lost before sending; skipped", row.id)
+        return bool(renewed)
+
+    def _release(self, rows: Sequence[Claimed]) -> None:
+        """Give back rows that were not attempted (their rate-window charge too)."""
+        if not rows:
+            return
+        with self.session_factory() as session, session.begin():
+            for row in rows:
+                session.execute(
+                    update(OutboxMessage)
+                    .where(*self._mine(row.id))
+                    .values(
+                        locked_by=None, locked_until=None, last_attempt_at=row.previous_attempt_at
+                    )
+                )
+
+    # -- outcomes ---------------------------------------------------------------------------
+
+    def backoff(self, attempts: int, hint: float | None) -> float:
+        """Seconds before attempt ``attempts + 1``: exponential, capped, jittered, ≥ ``hint``."""
+        p = self.policy
+        delay = min(p.backoff_cap, p.backoff_base * 2 ** max(0, attempts - 1))
+        delay *= 1 + self.rng.uniform(-p.jitter, p.jitter)
+        return max(delay, hint or 0.0)
+
+    def _record(self, row: Claimed, result: DeliveryResult) -> bool:
+        """Write the outcome, if we still hold the lease; True when the row is now sent."""
+        now = utcnow()
+        attempts = row.attempts + 1
+        values: dict[str, Any] = {
+            "attempts": attempts,
+            "last_attempt_at": now,
+            "locked_by": None,
+            "locked_until": None,
+            "last_error": result.error,
+        }
+        dead = False
+        if result.ok:
+            values.update(status="sent", sent_at=now)
+        elif not result.retryable:
+            values.update(status="failed")
+            log.warning("outbox %s failed for good: %s", row.id, result.error)
+        elif attempts >= self.policy.max_attempts:
+            values.update(status="dead")
+            dead = True
+            log.error("outbox %s dead after %d attempts: %s", row.id, attempts, result.error)
+        else:
+            delay = self.backoff(attempts, result.backoff_seconds)
+            values.update(next_attempt_at=now + timedelta(seconds=delay))
+            log.info("outbox %s retry in %.0f s: %s", row.id, delay, result.error)
+        with self.session_factory() as session, session.begin():
+            done = session.execute(
+                update(OutboxMessage).where(*self._mine(row.id)).values(**values)
+            ).rowcount
+            if not done:
+                log.warning("outbox %s: lease lost before recording %s", row.id, result)
+                return False
+            if dead:
+                self._alert(session, row, result)
+        return bool(result.ok)
+
+    def _alert(self, session: Session, row: Claimed, result: DeliveryResult) -> None:
+        """Tell the admins a message could not be delivered (never about a failed alert)."""
+        if not self.admin_userids or row.idempotency_key.startswith(ALERT_KEY_PREFIX):
+            return
+        content = (
+            f"【网格通】消息投递失败：outbox #{row.id}（{row.channel}，{row.msgtype}）"
+            f"重试 {row.attempts + 1} 次仍未送达。最后错误：{result.error}"
+        )
+        enqueue(
+            session,
+            key=f"{ALERT_KEY_PREFIX}{row.id}",
+            channel="app",
+            target="|".join(self.admin_userids),
+            msgtype="text",
+            payload={"text": {"content": content}},
+            urgent=True,
+        )
+
+
+def revive_dead(session_factory: sessionmaker[Session], ids: Sequence[int]) -> int:
+    """Put dead (or failed) rows back in the queue, due now, attempts reset; returns the count."""
+    with session_factory() as session, session.begin():
+        return session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(list(ids)), OutboxMessage.status.in_(("dead", "failed")))
+            .values(status="pending", attempts=0, next_attempt_at=utcnow(), last_error=None)
+        ).rowcount
