@@ -1,0 +1,343 @@
+"""The classifier: chatter filter, weighted keyword/phrase scoring, negation, urgency, FAQ.
+
+Everything that can be precomputed is built once in :class:`Classifier` (token and substring
+dictionaries over all rule terms); ``classify`` then does one jieba segmentation and one
+sliding-window dictionary scan of the text, no regex compiles and no per-category loops over terms.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nlp import texts
+from nlp.faq import Faq, FaqAnswer, load_faq
+from nlp.rules import TIERS, RuleSet, load_rules
+from nlp.tokenize import Segmenter, get_segmenter
+
+__all__ = ["Classification", "Classifier", "FaqAnswer", "load_classifier", "DEFAULT_RULES",
+           "DEFAULT_FAQ", "DEFAULT_USERDICT"]
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_RULES = ROOT / "rules" / "categories.yaml"
+DEFAULT_FAQ = ROOT / "rules" / "faq.yaml"
+DEFAULT_USERDICT = Path(__file__).resolve().parent / "userdict.txt"
+
+_STICKER = re.compile(r"\[[^\[\]\s]{1,6}\]")
+_CLAUSE = frozenset("，。！？；,.!?;\n\r、 \t…~～")
+_HAN_OR_ALNUM = re.compile(r"[\u4E00-\u9FFFa-zA-Z0-9]")
+
+
+@dataclass(frozen=True)
+class Classification:
+    """What the classifier decided about one message, with its explanation."""
+
+    kind: str  # "chatter" | "request" | "faq"
+    category: str  # code; "other" below threshold; "" for chatter / faq
+    second_category: str | None
+    score: float
+    urgent: bool
+    urgent_terms: tuple[str, ...]
+    tier: str
+    department: str | None
+    faq: FaqAnswer | None
+    explanation: dict[str, Any] = field(default_factory=dict)
+
+    def explain_text(self) -> str:
+        """Short Chinese explanation for staff: "市政设施 3.5：下水道(+2.0) 堵(+1.5)"."""
+        ex = self.explanation
+        if self.kind == "chatter":
+            return texts.CHATTER
+        if self.kind == "faq" and self.faq:
+            return f"{texts.FAQ}：{self.faq.question}"
+        names: dict[str, str] = ex.get("names", {})
+        parts = []
+        for code in (self.category, self.second_category):
+            if not code:
+                continue
+            terms = ex.get("matched", {}).get(code, [])
+            top = sorted(terms, key=lambda t: -abs(t[1]))[:6]
+            shown = " ".join(f"{t}({w:+.1f})" for t, w in top) or texts.NO_MATCH
+            score = ex.get("scores", {}).get(code, 0.0)
+            prefix = texts.SECOND if code == self.second_category else ""
+            parts.append(f"{prefix}{names.get(code, code)} {score:.1f}：{shown}")
+        if self.category == "other" and ex.get("below_threshold"):
+            parts.append(texts.BELOW_THRESHOLD)
+        if ex.get("negated"):
+            parts.append(f"{texts.NEGATED}：" + " ".join(ex["negated"]))
+        if self.urgent:
+            parts.append(f"{texts.URGENT}：" + " ".join(self.urgent_terms))
+        return "；".join(parts)
+
+
+class _Sub:
+    """Everything a substring of the text can mean to the rules."""
+
+    __slots__ = ("hits", "negative", "urgent", "cue", "tiers")
+
+    def __init__(self) -> None:
+        self.hits: list[tuple[int, float]] = []
+        self.negative: list[int] = []
+        self.urgent = False
+        self.cue = False
+        self.tiers: list[tuple[int, int]] = []
+
+
+def _is_noise(ch: str) -> bool:
+    cat = unicodedata.category(ch)
+    return cat[0] in "PSZC" or ch in "\ufe0f\u200d"
+
+
+class Classifier:
+    """Classifies resident messages with a rule set (and an optional FAQ)."""
+
+    def __init__(self, rules: RuleSet, segmenter: Segmenter, faq: Faq | None = None,
+                 threshold: float | None = None) -> None:
+        self.rules = rules
+        self.faq = faq
+        self.threshold = rules.threshold if threshold is None else float(threshold)
+        self.segmenter = segmenter
+        self._codes = rules.codes
+        self._names = {c.code: c.name for c in rules.categories}
+        self._bias = [c.bias for c in rules.categories]
+        self._any_bias = any(self._bias)
+        # keywords must come out of jieba as single tokens
+        segmenter.add_words([k for c in rules.categories for k in c.keywords])
+        tok: dict[str, list[tuple[int, float]]] = {}
+        subs: dict[str, _Sub] = {}
+
+        def sub(term: str) -> _Sub:
+            s = subs.get(term)
+            if s is None:
+                s = subs[term] = _Sub()
+            return s
+
+        for i, c in enumerate(rules.categories):
+            for term, w in c.keywords.items():
+                tok.setdefault(term, []).append((i, w))
+            for term, w in c.phrases.items():
+                sub(term).hits.append((i, w))
+            for term in c.negative:
+                sub(term).negative.append(i)
+            for tier, terms in c.tier_terms.items():
+                for term in terms:
+                    sub(term).tiers.append((i, TIERS.index(tier)))
+        for term in rules.urgent_terms:
+            sub(term).urgent = True
+        for term in rules.negation_cues:
+            sub(term).cue = True
+        self._tok = {k: tuple(v) for k, v in tok.items()}
+        self._subs = subs
+        self._lens = tuple(sorted({len(k) for k in subs}))
+        self._chatter = tuple(sorted(set(rules.chatter_terms), key=len, reverse=True))
+        self._chatter_set = frozenset(rules.chatter_terms)
+        self._window = rules.negation_window
+        self._other = "other" if "other" in self._names else "other"
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def category_name(self, code: str) -> str:
+        """The display name of a category code ("facility" -> "市政设施")."""
+        if code in self._names:
+            return self._names[code]
+        return "其他" if code == "other" else texts.UNKNOWN_CATEGORY
+
+    def _leftover(self, text: str) -> str:
+        """The text with stickers, emoji, punctuation and chatter terms removed."""
+        s = _STICKER.sub("", text)
+        s = "".join(ch for ch in s if not _is_noise(ch))
+        if s in self._chatter_set:
+            return ""
+        for term in self._chatter:
+            if term in s:
+                s = s.replace(term, "")
+                if not s:
+                    break
+        return s
+
+    def _negated(self, text: str, start: int, cue_ends: list[int]) -> bool:
+        for e in cue_ends:
+            if start - self._window <= e <= start:
+                if not any(ch in _CLAUSE for ch in text[e:start]):
+                    return True
+        return False
+
+    # -- the decision --------------------------------------------------------------------------
+
+    def classify(self, text: str) -> Classification:
+        """Decide what a message is: chatter, an FAQ question, or a request of some category."""
+        text = (text or "").strip()
+        stripped = self._leftover(text)
+        if not stripped or not _HAN_OR_ALNUM.search(stripped):
+            return self._chatter_result(text)
+
+        subs_get = self._subs.get
+        n = len(text)
+        cue_ends: list[int] = []
+        found: list[tuple[int, _Sub, str]] = []
+        for i in range(n):
+            for L in self._lens:
+                j = i + L
+                if j > n:
+                    break
+                rec = subs_get(text[i:j])
+                if rec is not None:
+                    if rec.cue:
+                        cue_ends.append(j)
+                    if rec.hits or rec.negative or rec.urgent or rec.tiers:
+                        found.append((i, rec, text[i:j]))
+
+        ncat = len(self._codes)
+        scores = list(self._bias) if self._any_bias else [0.0] * ncat
+        matched: dict[int, list[tuple[str, float]]] = {}
+        negated: list[str] = []
+        excluded: set[int] = set()
+        urgent: list[str] = []
+        tier_hits: list[tuple[int, int]] = []
+        seen: set[str] = set()
+
+        tok_get = self._tok.get
+        for word, start in self.segmenter.tokens(text):
+            hits = tok_get(word)
+            if hits is None or word in seen:
+                continue
+            seen.add(word)
+            if cue_ends and self._negated(text, start, cue_ends):
+                negated.append(word)
+                continue
+            for ci, w in hits:
+                scores[ci] += w
+                matched.setdefault(ci, []).append((word, w))
+
+        seen_sub: set[str] = set()
+        for start, rec, term in found:
+            if term in seen_sub:
+                continue
+            seen_sub.add(term)
+            if rec.negative:
+                excluded.update(rec.negative)
+            is_neg = bool(cue_ends) and self._negated(text, start, cue_ends)
+            if rec.urgent and not is_neg:
+                urgent.append(term)
+            if rec.tiers:
+                tier_hits.extend(rec.tiers)
+            if rec.hits:
+                if is_neg:
+                    negated.append(term)
+                    continue
+                for ci, w in rec.hits:
+                    scores[ci] += w
+                    matched.setdefault(ci, []).append((term, w))
+        for ci in excluded:
+            scores[ci] = -math.inf
+
+        order = sorted(range(ncat), key=lambda c: -scores[c])
+        best = order[0] if order else -1
+        best_score = scores[best] if best >= 0 else 0.0
+        threshold = self.threshold
+        below = best < 0 or best_score < threshold or best_score == -math.inf
+        if self.rules.fallback == "best" and best >= 0 and best_score > -math.inf:
+            below = False
+        if best >= 0 and self._codes[best] == "other" and not below:
+            below = True
+
+        # very short content-free messages ("好冷", "在吗") are chatter unless a rule fired
+        if below and not urgent and len(stripped) <= self.rules.chatter_max_leftover:
+            return self._chatter_result(text)
+
+        # FAQ: a question that matches an entry, not a report that needs someone to act
+        faq_hit = None
+        if self.faq is not None and not urgent:
+            faq_hit = self.faq.match(text)
+            if faq_hit and (not self.faq.is_question(text) or self.faq.wants_help(text)):
+                faq_hit = None
+
+        explanation: dict[str, Any] = {
+            "scores": {self._codes[c]: round(scores[c], 3) for c in range(ncat)
+                       if scores[c] != 0 and scores[c] > -math.inf},
+            "matched": {self._codes[c]: [[t, round(w, 3)] for t, w in m] for c, m in matched.items()},
+            "negated": negated,
+            "excluded": sorted(self._codes[c] for c in excluded),
+            "urgent_terms": urgent,
+            "threshold": threshold,
+            "below_threshold": below,
+            "names": {self._codes[c]: self._names[self._codes[c]] for c in matched},
+        }
+        if faq_hit is not None:
+            explanation["faq"] = faq_hit.id
+            return Classification(kind="faq", category="", second_category=None,
+                                  score=round(best_score, 3) if not below else 0.0,
+                                  urgent=False, urgent_terms=(), tier="easy", department=None,
+                                  faq=faq_hit, explanation=explanation)
+
+        if below:
+            other = self.rules.category("other")
+            explanation["names"]["other"] = self.category_name("other")
+            return Classification(
+                kind="request", category="other", second_category=None,
+                score=round(max(best_score, 0.0), 3), urgent=bool(urgent),
+                urgent_terms=tuple(urgent), tier=other.tier if other else "general",
+                department=other.department if other else None, faq=None, explanation=explanation)
+
+        cat = self.rules.categories[best]
+        second = None
+        if len(order) > 1:
+            r = order[1]
+            rs = scores[r]
+            if (rs >= threshold and rs > 0 and best_score > 0 and rs >= self.rules.second_ratio * best_score
+                    and self._codes[r] != "other"):
+                second = self._codes[r]
+        tier_i = TIERS.index(cat.tier)
+        for ci, t in tier_hits:
+            if ci == best and t > tier_i:
+                tier_i = t
+        return Classification(
+            kind="request", category=cat.code, second_category=second,
+            score=round(best_score, 3), urgent=bool(urgent), urgent_terms=tuple(urgent),
+            tier=TIERS[tier_i], department=cat.department, faq=None, explanation=explanation)
+
+    def _chatter_result(self, text: str) -> Classification:
+        return Classification(kind="chatter", category="", second_category=None, score=0.0,
+                              urgent=False, urgent_terms=(), tier="easy", department=None, faq=None,
+                              explanation={"chatter": True})
+
+
+_CACHE: dict[tuple[Any, ...], Classifier] = {}
+_LOCK = threading.Lock()
+
+
+def _key(p: Path | None) -> tuple[str, float] | None:
+    if p is None:
+        return None
+    try:
+        return (str(p.resolve()), p.stat().st_mtime)
+    except OSError:
+        return (str(p), -1.0)
+
+
+def load_classifier(rules_path: str | Path | None = None, faq_path: str | Path | None = None,
+                    userdict_path: str | Path | None = None,
+                    threshold: float | None = None) -> Classifier:
+    """The classifier for these files, built once per process (keyed by paths and mtimes).
+
+    Loads the jieba dictionary (plus the user dictionary, default ``nlp/userdict.txt``), the rules
+    and the FAQ, and warms the tokenizer so the first real message is fast.
+    """
+    rp = Path(rules_path) if rules_path else DEFAULT_RULES
+    fp = Path(faq_path) if faq_path else None
+    up = Path(userdict_path) if userdict_path else DEFAULT_USERDICT
+    key = (_key(rp), _key(fp), _key(up), threshold)
+    with _LOCK:
+        clf = _CACHE.get(key)
+        if clf is None:
+            rules = load_rules(rp)
+            faq = load_faq(fp) if fp else None
+            clf = Classifier(rules, get_segmenter(up), faq=faq, threshold=threshold)
+            clf.classify("你好，3栋楼道里的路灯不亮了，麻烦处理一下")  # warm up
+            _CACHE[key] = clf
+    return clf
