@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from wecom.simulator import errors as E
 from wecom.simulator.state import Call, Delivered, Dropped, SimulatorState
@@ -324,6 +324,13 @@ def create_simulator_app(state: SimulatorState) -> Flask:
     return app
 
 
+class _QuietHandler(WSGIRequestHandler):
+    """No access log: query strings carry secrets and access tokens."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
 def run_simulator_in_thread(
     state: SimulatorState, host: str = "127.0.0.1", port: int = 0
 ) -> tuple[str, Callable[[], None]]:
@@ -331,7 +338,9 @@ def run_simulator_in_thread(
 
     Returns ``(base_url, stop)``; ``stop()`` shuts the server down and joins the thread.
     """
-    server = make_server(host, port, create_simulator_app(state), threaded=True)
+    server = make_server(
+        host, port, create_simulator_app(state), threaded=True, request_handler=_QuietHandler
+    )
     thread = threading.Thread(target=server.serve_forever, name="wecom-simulator", daemon=True)
     thread.start()
     base_url = f"http://{host}:{server.server_port}"
