@@ -34,8 +34,8 @@ supplement      created, dispatched, accepted,        (unchanged)               
 matching due time (e.g. after ``dispatch``: ``accept_due = clock.accept_due(now)``); "—" means
 no stage is running afterwards (or the running one continues).
 
-Order of checks: permission (``cases.permissions.check``), then status, then the arguments. A
-refusal carries a Chinese reason from ``cases.texts``. An allowed decision carries ``to_status``,
+Order of checks: permission (``cases.permissions.check``), then status, then whose ticket it is
+(assignee), then the arguments. A refusal carries a Chinese reason from ``cases.texts``. An allowed decision carries ``to_status``,
 the ``AuditEvent`` to persist, ``changes`` (Ticket column → new value, ``None`` clears) and
 ``stamps`` (Ticket timestamp columns to set to the event time).
 
@@ -191,6 +191,14 @@ def decide(
     if action is Action.VIEW:
         return Decision(True, to_status=ticket.status)
 
+    if (
+        action in _ASSIGNEE_ACTIONS
+        and ticket.assignee_id is not None
+        and ticket.assignee_id != actor.person_id
+        and not _supervises(actor, ticket)
+    ):
+        return refuse(texts.assigned_to_other(ticket.id))
+
     note = (note or "").strip()
     if action in _NEEDS_NOTE and not note:
         return refuse(texts.note_needed(ticket.id, action))
@@ -208,14 +216,6 @@ def decide(
         if grid_code is not None:
             changes["grid_code"] = grid_code
         return ctx.allow(_D, changes, ("dispatched_at",), row.clock)
-    if (
-        action in _ASSIGNEE_ACTIONS
-        and ticket.assignee_id is not None
-        and ticket.assignee_id != actor.person_id
-        and not _supervises(actor, ticket)
-    ):
-        return refuse(texts.assigned_to_other(ticket.id))
-
     if action is Action.ACCEPT:
         changes = {"assignee_id": actor.person_id}
         own = level_for_role(actor.role)

@@ -4,9 +4,9 @@ office hours, time zones."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
-from zoneinfo import ZoneInfo
 
 from cases.calendar import Deadline, WorkCalendar, parse_hhmm
 from settings.model import CalendarSettings, SlaSettings
@@ -72,7 +72,9 @@ def test_unknown_year_falls_back_to_weekdays_without_raising(cal: WorkCalendar) 
 
 
 def test_overrides_win_over_package_and_fallback() -> None:
-    cal = WorkCalendar({date(2027, 1, 1): False, date(2026, 11, 23): False, date(2026, 11, 22): True})
+    cal = WorkCalendar(
+        {date(2027, 1, 1): False, date(2026, 11, 23): False, date(2026, 11, 22): True}
+    )
     assert cal.is_working_day(date(2027, 1, 1)) is False
     assert cal.is_known(date(2027, 1, 1))
     assert cal.is_working_day(date(2026, 11, 23)) is False  # a Monday declared off
@@ -211,9 +213,7 @@ def test_working_time_helpers(office: WorkCalendar, cal: WorkCalendar) -> None:
     assert office.add_working_time(at(2026, 11, 20, 16), timedelta(hours=4, minutes=30)) == at(
         2026, 11, 23, 11, 30
     )
-    assert cal.working_time_between(at(2026, 2, 14, 12), at(2026, 2, 24, 6)) == timedelta(
-        hours=18
-    )
+    assert cal.working_time_between(at(2026, 2, 14, 12), at(2026, 2, 24, 6)) == timedelta(hours=18)
     assert office.is_working_time(at(2026, 11, 23, 9))
     assert not office.is_working_time(at(2026, 11, 23, 18))
     assert not cal.is_working_time(at(2026, 10, 2, 12))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
 
 import pytest
-from zoneinfo import ZoneInfo
 
 from cases.calendar import Deadline, WorkCalendar
 from cases.deadlines import SlaClock, Stage, reminder_times
@@ -84,7 +84,10 @@ def test_reminders_friday_to_monday(clock: SlaClock) -> None:
     # half of 24 working hours is Monday 04:00 → moved to Monday 09:00 = the last-day morning
     assert clock.reminder_times(start, due) == [at(2026, 11, 23, 9)]
     cal = clock.calendar
-    assert reminder_times(cal, start, due, daytime=None) == [at(2026, 11, 23, 4), at(2026, 11, 23, 9)]
+    assert reminder_times(cal, start, due, daytime=None) == [
+        at(2026, 11, 23, 4),
+        at(2026, 11, 23, 9),
+    ]
     assert reminder_times(cal, start, due, last_working_day=False) == [at(2026, 11, 23, 9)]
     assert reminder_times(cal, start, due, fractions=(), last_working_day=False) == []
 

@@ -103,9 +103,7 @@ def test_out_of_scope(role: Role, action: Action) -> None:
         assert result.reason
 
 
-@pytest.mark.parametrize(
-    ("role", "action"), [(r, a) for r in EXPECTED_ASSIGNED for a in Action]
-)
+@pytest.mark.parametrize(("role", "action"), [(r, a) for r in EXPECTED_ASSIGNED for a in Action])
 def test_assigned_out_of_grid(role: Role, action: Action) -> None:
     actor = OUT_OF_SCOPE[role]
     ticket = replace(TICKET, assignee_id=actor.person_id)
