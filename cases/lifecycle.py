@@ -35,8 +35,9 @@ matching due time (e.g. after ``dispatch``: ``accept_due = clock.accept_due(now)
 no stage is running afterwards (or the running one continues).
 
 Order of checks: permission (``cases.permissions.check``), then status, then whose ticket it is
-(assignee), then the arguments. A refusal carries a Chinese reason from ``cases.texts``. An allowed decision carries ``to_status``,
-the ``AuditEvent`` to persist, ``changes`` (Ticket column → new value, ``None`` clears) and
+(assignee), then the arguments. A refusal carries a Chinese reason from ``cases.texts``. An
+allowed decision carries ``to_status``, the ``AuditEvent`` to persist, ``changes`` (Ticket column
+→ new value, ``None`` clears; ``grid_code`` is a grid *code* the caller maps to ``grid_id``) and
 ``stamps`` (Ticket timestamp columns to set to the event time).
 
 Requirements: progress, resolve, return, supplement, reopen need a ``note``; so does escalate
