@@ -30,6 +30,8 @@ DEFAULT_USERDICT = Path(__file__).resolve().parent / "userdict.txt"
 
 _STICKER = re.compile(r"\[[^\[\]\s]{1,6}\]")
 _CLAUSE = frozenset("，。！？；,.!?;\n\r、 \t…~～")
+_EXPLAIN_TERMS = 12  # terms per category kept in an explanation
+_CHATTER_SCAN = 40  # longer messages are never searched for chatter terms
 _HAN_OR_ALNUM = re.compile(r"[\u4E00-\u9FFFa-zA-Z0-9]")
 
 
@@ -78,10 +80,11 @@ class Classification:
 class _Sub:
     """Everything a substring of the text can mean to the rules."""
 
-    __slots__ = ("hits", "negative", "urgent", "cue", "tiers")
+    __slots__ = ("hits", "negative", "urgent", "cue", "tiers", "active")
 
     def __init__(self) -> None:
-        self.hits: list[tuple[int, float]] = []
+        self.active = False
+        self.hits: list[tuple[int, float]] | tuple[tuple[int, float], ...] = []
         self.negative: list[int] = []
         self.urgent = False
         self.cue = False
@@ -105,7 +108,6 @@ class Classifier:
         self._codes = rules.codes
         self._names = {c.code: c.name for c in rules.categories}
         self._bias = [c.bias for c in rules.categories]
-        self._any_bias = any(self._bias)
         # keywords must come out of jieba as single tokens
         segmenter.add_words([k for c in rules.categories for k in c.keywords])
         tok: dict[str, list[tuple[int, float]]] = {}
@@ -132,12 +134,14 @@ class Classifier:
         for term in rules.negation_cues:
             sub(term).cue = True
         self._tok = {k: tuple(v) for k, v in tok.items()}
+        for rec in subs.values():
+            rec.hits = tuple(rec.hits)
+            rec.active = bool(rec.hits or rec.negative or rec.urgent or rec.tiers)
         self._subs = subs
         self._lens = tuple(sorted({len(k) for k in subs}))
         self._chatter = tuple(sorted(set(rules.chatter_terms), key=len, reverse=True))
         self._chatter_set = frozenset(rules.chatter_terms)
         self._window = rules.negation_window
-        self._other = "other" if "other" in self._names else "other"
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -151,6 +155,8 @@ class Classifier:
         """The text with stickers, emoji, punctuation and chatter terms removed."""
         s = _STICKER.sub("", text)
         s = "".join(ch for ch in s if not _is_noise(ch))
+        if len(s) > _CHATTER_SCAN:
+            return s
         if s in self._chatter_set:
             return ""
         for term in self._chatter:
@@ -162,26 +168,22 @@ class Classifier:
 
     def _negated(self, text: str, start: int, cue_ends: list[int]) -> bool:
         for e in cue_ends:
-            if start - self._window <= e <= start:
-                if not any(ch in _CLAUSE for ch in text[e:start]):
-                    return True
+            if start - self._window <= e <= start and not any(ch in _CLAUSE for ch in text[e:start]):
+                return True
         return False
 
     # -- the decision --------------------------------------------------------------------------
 
-    def classify(self, text: str) -> Classification:
-        """Decide what a message is: chatter, an FAQ question, or a request of some category."""
-        text = (text or "").strip()
-        stripped = self._leftover(text)
-        if not stripped or not _HAN_OR_ALNUM.search(stripped):
-            return self._chatter_result(text)
-
+    def _match(self, text: str) -> tuple[list[float], list[tuple[str, tuple[tuple[int, float], ...]]],
+                                          list[str], set[int], list[str], list[tuple[int, int]]]:
+        """Scores plus the matched terms (each once), negated terms, excluded categories, urgency."""
         subs_get = self._subs.get
         n = len(text)
         cue_ends: list[int] = []
         found: list[tuple[int, _Sub, str]] = []
+        lens = self._lens
         for i in range(n):
-            for L in self._lens:
+            for L in lens:
                 j = i + L
                 if j > n:
                     break
@@ -189,18 +191,16 @@ class Classifier:
                 if rec is not None:
                     if rec.cue:
                         cue_ends.append(j)
-                    if rec.hits or rec.negative or rec.urgent or rec.tiers:
+                    if rec.active:
                         found.append((i, rec, text[i:j]))
 
-        ncat = len(self._codes)
-        scores = list(self._bias) if self._any_bias else [0.0] * ncat
-        matched: dict[int, list[tuple[str, float]]] = {}
+        scores = list(self._bias)
+        terms: list[tuple[str, tuple[tuple[int, float], ...]]] = []
         negated: list[str] = []
         excluded: set[int] = set()
         urgent: list[str] = []
         tier_hits: list[tuple[int, int]] = []
         seen: set[str] = set()
-
         tok_get = self._tok.get
         for word, start in self.segmenter.tokens(text):
             hits = tok_get(word)
@@ -210,15 +210,14 @@ class Classifier:
             if cue_ends and self._negated(text, start, cue_ends):
                 negated.append(word)
                 continue
+            terms.append((word, hits))
             for ci, w in hits:
                 scores[ci] += w
-                matched.setdefault(ci, []).append((word, w))
-
-        seen_sub: set[str] = set()
+        seen.clear()
         for start, rec, term in found:
-            if term in seen_sub:
+            if term in seen:
                 continue
-            seen_sub.add(term)
+            seen.add(term)
             if rec.negative:
                 excluded.update(rec.negative)
             is_neg = bool(cue_ends) and self._negated(text, start, cue_ends)
@@ -230,25 +229,52 @@ class Classifier:
                 if is_neg:
                     negated.append(term)
                     continue
+                terms.append((term, rec.hits))
                 for ci, w in rec.hits:
                     scores[ci] += w
-                    matched.setdefault(ci, []).append((term, w))
         for ci in excluded:
             scores[ci] = -math.inf
+        return scores, terms, negated, excluded, urgent, tier_hits
 
-        order = sorted(range(ncat), key=lambda c: -scores[c])
+    def matched_terms(self, text: str) -> dict[str, list[str]]:
+        """Every matched (non-negated) term per category code, no chatter filter (for learning)."""
+        _, terms, *_ = self._match((text or "").strip())
+        out: dict[str, list[str]] = {}
+        for term, hits in terms:
+            for ci, _w in hits:
+                out.setdefault(self._codes[ci], []).append(term)
+        return out
+
+    def classify(self, text: str) -> Classification:
+        """Decide what a message is: chatter, an FAQ question, or a request of some category."""
+        text = (text or "").strip()
+        stripped = self._leftover(text)
+        if not stripped or not _HAN_OR_ALNUM.search(stripped):
+            return self._chatter_result(text)
+        scores, terms, negated, excluded, urgent, tier_hits = self._match(text)
+
+        ncat = len(self._codes)
+        order = sorted(range(ncat), key=scores.__getitem__, reverse=True)
         best = order[0] if order else -1
         best_score = scores[best] if best >= 0 else 0.0
         threshold = self.threshold
         below = best < 0 or best_score < threshold or best_score == -math.inf
         if self.rules.fallback == "best" and best >= 0 and best_score > -math.inf:
             below = False
-        if best >= 0 and self._codes[best] == "other" and not below:
+        if best >= 0 and self._codes[best] == "other":
             below = True
 
         # very short content-free messages ("好冷", "在吗") are chatter unless a rule fired
         if below and not urgent and len(stripped) <= self.rules.chatter_max_leftover:
             return self._chatter_result(text)
+
+        second = -1
+        if not below and len(order) > 1:
+            r = order[1]
+            rs = scores[r]
+            if (rs >= threshold and rs > 0 and best_score > 0 and rs >= self.rules.second_ratio * best_score
+                    and self._codes[r] != "other"):
+                second = r
 
         # FAQ: a question that matches an entry, not a report that needs someone to act
         faq_hit = None
@@ -257,16 +283,26 @@ class Classifier:
             if faq_hit and (not self.faq.is_question(text) or self.faq.wants_help(text)):
                 faq_hit = None
 
+        # explanation: scores of every category that scored, terms of the leading ones
+        shown = [c for c in order[:3] if scores[c] > -math.inf]
+        matched: dict[str, list[list[Any]]] = {}
+        for c in shown:
+            code = self._codes[c]
+            lst = [[term, w] for term, hits in terms for ci, w in hits if ci == c]
+            if len(lst) > _EXPLAIN_TERMS:
+                lst = sorted(lst, key=lambda tw: -abs(tw[1]))[:_EXPLAIN_TERMS]
+            if lst:
+                matched[code] = lst
         explanation: dict[str, Any] = {
             "scores": {self._codes[c]: round(scores[c], 3) for c in range(ncat)
                        if scores[c] != 0 and scores[c] > -math.inf},
-            "matched": {self._codes[c]: [[t, round(w, 3)] for t, w in m] for c, m in matched.items()},
+            "matched": matched,
             "negated": negated,
             "excluded": sorted(self._codes[c] for c in excluded),
             "urgent_terms": urgent,
             "threshold": threshold,
             "below_threshold": below,
-            "names": {self._codes[c]: self._names[self._codes[c]] for c in matched},
+            "names": {code: self._names[code] for code in matched},
         }
         if faq_hit is not None:
             explanation["faq"] = faq_hit.id
@@ -285,19 +321,13 @@ class Classifier:
                 department=other.department if other else None, faq=None, explanation=explanation)
 
         cat = self.rules.categories[best]
-        second = None
-        if len(order) > 1:
-            r = order[1]
-            rs = scores[r]
-            if (rs >= threshold and rs > 0 and best_score > 0 and rs >= self.rules.second_ratio * best_score
-                    and self._codes[r] != "other"):
-                second = self._codes[r]
         tier_i = TIERS.index(cat.tier)
         for ci, t in tier_hits:
             if ci == best and t > tier_i:
                 tier_i = t
         return Classification(
-            kind="request", category=cat.code, second_category=second,
+            kind="request", category=cat.code,
+            second_category=self._codes[second] if second >= 0 else None,
             score=round(best_score, 3), urgent=bool(urgent), urgent_terms=tuple(urgent),
             tier=TIERS[tier_i], department=cat.department, faq=None, explanation=explanation)
 
