@@ -2,7 +2,7 @@
 
 Decides (with ``cases.ladder``): the ticket's grid (the reporter's home grid, else the group's
 grid, else none → the township centre triages), the first handling level (小事微网格员办、大事网格员办、
-难事网格长办: ``sla.first_level`` per tier, urgent → leader, skipping levels nobody holds; unclassified
+难事网格长办: ``sla.first_level`` per tier, skipping levels nobody holds (urgent ones also alert the leader at once); unclassified
 or unplaced → centre) and the deadlines (``cases.deadlines``). Persists through the session it is
 given and reports what happened as an :class:`Opened` value; saying it in chat is the caller's job.
 """
@@ -63,8 +63,7 @@ def _first_handler(
         path = tuple(g.code for g in grid_path(center))
         return first_handler(path, roster, Level.CENTER), True
     path = tuple(g.code for g in grid_path(grid))
-    configured = Level(settings.sla.first_level.get(request.tier, Level.WORKER.value))
-    start = Level.LEADER if request.urgent else configured
+    start = Level(settings.sla.first_level.get(request.tier, Level.WORKER.value))
     return first_handler(path, roster, start), False
 
 

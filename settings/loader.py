@@ -31,6 +31,7 @@ from settings.model import (
 GRID_LEVELS = ("county", "township", "village", "grid", "micro")
 ROLES = ("resident", "micro", "worker", "leader", "center", "county", "department", "admin")
 TIERS = ("easy", "general", "hard")
+LEVELS = ("micro", "worker", "leader", "center", "county")
 
 # Environment variables that override config keys (secrets stay out of the file).
 ENV_OVERRIDES: dict[str, tuple[str, str]] = {
@@ -242,6 +243,13 @@ def _sla(reader: _Reader) -> SlaSettings:
         if value not in ("working", "calendar"):
             raise ConfigError(units.key(tier), "must be working or calendar")
         unit[tier] = value
+    levels = reader.section("first_level", required=False)
+    first_level = {}
+    for tier, default in (("easy", "worker"), ("general", "worker"), ("hard", "leader")):
+        value = levels.str(tier, default)
+        if value not in LEVELS:
+            raise ConfigError(levels.key(tier), f"must be one of {', '.join(LEVELS)}")
+        first_level[tier] = value
     fractions = reader.list("remind_at_fractions", required=False) or [0.5]
     for fraction in fractions:
         if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 < fraction < 1:
@@ -261,6 +269,7 @@ def _sla(reader: _Reader) -> SlaSettings:
         resolve_days=days,
         resolve_unit=unit,
         rating_days=reader.int("rating_days", 3, minimum=1),
+        first_level=first_level,
         remind_at_fractions=tuple(float(f) for f in fractions),
         remind_last_working_day=bool(reader.data.get("remind_last_working_day", True)),
         office_hours=office_hours,

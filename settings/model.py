@@ -83,6 +83,10 @@ class SlaSettings:
         default_factory=lambda: {"easy": "working", "general": "working", "hard": "working"}
     )
     rating_days: int = 3
+    # 小事微网格员办、大事网格员办、难事网格长办: the level a new ticket of each tier starts at.
+    first_level: dict[str, str] = field(
+        default_factory=lambda: {"easy": "worker", "general": "worker", "hard": "leader"}
+    )
     remind_at_fractions: tuple[float, ...] = (0.5,)
     remind_last_working_day: bool = True
     office_hours: tuple[str, str] | None = None  # ("08:30", "17:30")
