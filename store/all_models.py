@@ -1,3 +1,4 @@
 """Imports every module that defines tables, so ``Base.metadata`` knows the whole schema."""
 
 import store.models  # noqa: F401
+import store.notices  # noqa: F401
