@@ -1,0 +1,30 @@
+# GridBot (网格通): the two quick-start commands, `make demo` and `make test`.
+# Each creates .venv and installs the project into it first (again only when pyproject changes).
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: demo test lint bench
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[test]"
+	touch $@
+
+demo: $(VENV)/.installed
+	$(PY) bot.py demo
+
+# SQLite always; PostgreSQL too with DATABASE_URL=postgresql+psycopg://user@host/db make test
+test: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+bench: $(VENV)/.installed
+	$(PY) -m pip install -q -e ".[bench]"
+	$(PY) bench/callback_load.py
+	$(PY) bench/classifier_speed.py
+	$(PY) bench/classifier_accuracy.py
