@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import re
 import threading
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ DEFAULT_FAQ = ROOT / "rules" / "faq.yaml"
 DEFAULT_USERDICT = Path(__file__).resolve().parent / "userdict.txt"
 
 _STICKER = re.compile(r"\[[^\[\]\s]{1,6}\]")
+_NOISE = re.compile(r"[\W_]+")  # punctuation, emoji, symbols, spaces
 _CLAUSE = frozenset("，。！？；,.!?;\n\r、 \t…~～")
 _EXPLAIN_TERMS = 12  # terms per category kept in an explanation
 _CHATTER_SCAN = 40  # longer messages are never searched for chatter terms
@@ -80,20 +80,16 @@ class Classification:
 class _Sub:
     """Everything a substring of the text can mean to the rules."""
 
-    __slots__ = ("hits", "negative", "urgent", "cue", "tiers", "active")
+    __slots__ = ("hits", "negative", "urgent", "cue", "tiers", "active", "keyword")
 
     def __init__(self) -> None:
         self.active = False
+        self.keyword = False  # some category has this as a (token) keyword
         self.hits: list[tuple[int, float]] | tuple[tuple[int, float], ...] = []
         self.negative: list[int] = []
         self.urgent = False
         self.cue = False
         self.tiers: list[tuple[int, int]] = []
-
-
-def _is_noise(ch: str) -> bool:
-    cat = unicodedata.category(ch)
-    return cat[0] in "PSZC" or ch in "\ufe0f\u200d"
 
 
 class Classifier:
@@ -122,6 +118,7 @@ class Classifier:
         for i, c in enumerate(rules.categories):
             for term, w in c.keywords.items():
                 tok.setdefault(term, []).append((i, w))
+                sub(term).keyword = True
             for term, w in c.phrases.items():
                 sub(term).hits.append((i, w))
             for term in c.negative:
@@ -138,7 +135,11 @@ class Classifier:
             rec.hits = tuple(rec.hits)
             rec.active = bool(rec.hits or rec.negative or rec.urgent or rec.tiers)
         self._subs = subs
-        self._lens = tuple(sorted({len(k) for k in subs}))
+        first: dict[str, set[int]] = {}
+        for k in subs:
+            first.setdefault(k[0], set()).add(len(k))
+        # substrings are only looked up at positions whose character starts some rule term
+        self._first = {ch: tuple(sorted(ls)) for ch, ls in first.items()}
         self._chatter = tuple(sorted(set(rules.chatter_terms), key=len, reverse=True))
         self._chatter_set = frozenset(rules.chatter_terms)
         self._window = rules.negation_window
@@ -154,7 +155,7 @@ class Classifier:
     def _leftover(self, text: str) -> str:
         """The text with stickers, emoji, punctuation and chatter terms removed."""
         s = _STICKER.sub("", text)
-        s = "".join(ch for ch in s if not _is_noise(ch))
+        s = _NOISE.sub("", s)
         if len(s) > _CHATTER_SCAN:
             return s
         if s in self._chatter_set:
@@ -181,14 +182,20 @@ class Classifier:
         n = len(text)
         cue_ends: list[int] = []
         found: list[tuple[int, _Sub, str]] = []
-        lens = self._lens
+        has_keyword = False
+        first_get = self._first.get
         for i in range(n):
+            lens = first_get(text[i])
+            if lens is None:
+                continue
             for L in lens:
                 j = i + L
                 if j > n:
                     break
                 rec = subs_get(text[i:j])
                 if rec is not None:
+                    if rec.keyword:
+                        has_keyword = True
                     if rec.cue:
                         cue_ends.append(j)
                     if rec.active:
@@ -202,7 +209,8 @@ class Classifier:
         tier_hits: list[tuple[int, int]] = []
         seen: set[str] = set()
         tok_get = self._tok.get
-        for word, start in self.segmenter.tokens(text):
+        # jieba only runs when some keyword occurs as a substring (it then checks word boundaries)
+        for word, start in (self.segmenter.tokens(text) if has_keyword else ()):
             hits = tok_get(word)
             if hits is None or word in seen:
                 continue
@@ -278,10 +286,9 @@ class Classifier:
 
         # FAQ: a question that matches an entry, not a report that needs someone to act
         faq_hit = None
-        if self.faq is not None and not urgent:
+        if (self.faq is not None and not urgent and self.faq.is_question(text)
+                and not self.faq.wants_help(text)):
             faq_hit = self.faq.match(text)
-            if faq_hit and (not self.faq.is_question(text) or self.faq.wants_help(text)):
-                faq_hit = None
 
         # explanation: scores of every category that scored, terms of the leading ones
         shown = [c for c in order[:3] if scores[c] > -math.inf]

@@ -40,9 +40,9 @@ class LearnConfig:
     epochs: int = 12
     seed: int = 13
     tier: str = "general"
-    balance: bool = False  # weight errors inversely to class frequency
+    balance: bool = True  # weight errors inversely to class frequency
     prune: str = "mass"  # rank terms by |weight| x document frequency ("mass") or |weight| ("weight")
-    scale_bias: bool = True  # rescale the intercept to the unnormalised run-time scores
+    scale_bias: bool = False  # rescale the intercept to the unnormalised run-time scores
 
 
 @dataclass
