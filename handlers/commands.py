@@ -11,4 +11,6 @@ from handlers.base import Handler
 
 def command_handlers() -> list[Handler]:
     """The command handlers, most specific first."""
-    return []
+    from handlers.notices import notice_handlers
+
+    return [*notice_handlers()]

@@ -1,0 +1,322 @@
+"""Chat commands for township notices (centre staff and admins; everyone else is refused):
+
+    截止提醒 2026-12-31 城乡居民医保缴费 范围:全街道 [提前:7,3,1] [内容:…]
+    定时通知 每周一 09:00 范围:东顺苑社区 内容:…        (or a date: 2026-12-01 09:00)
+    立即通知 范围:西湖社区 对象:网格员,居民 内容:… [紧急]
+    通知列表 · 取消通知 5 · 通知状态 5
+
+Fields are ``名称:值`` (full- or half-width colon); ``内容:`` takes the rest of the message.
+The bot answers with the plan: which groups and how many people, on which dates.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from cases.notices import NoticeRuleError, may_broadcast, parse_offsets, phrase_to_cron
+from handlers import notice_texts as T
+from handlers.base import Context, Handler
+from handlers.services import Services
+from notify.notice_desk import (
+    NoticeDraft,
+    NoticeNotFound,
+    Plan,
+    cancel_notice,
+    create_notice,
+    get_notice,
+    list_notices,
+    notice_status,
+    township_code,
+)
+from store.models import Grid
+from store.notices import Notice
+
+VERBS = ("截止提醒", "定时通知", "立即通知", "通知列表", "取消通知", "通知状态")
+_COMMAND = re.compile(rf"^/?(?P<verb>{'|'.join(VERBS)})(?P<rest>.*)$", re.S)
+_FIELD = re.compile(r"(范围|标题|提前|对象|群|人员)[:：]\s*([^\s]+)")
+_BODY = re.compile(r"内容[:：]\s*", re.S)
+_DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
+_DATETIME = re.compile(r"^(\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?)\s*(\d{1,2})[:：](\d{2})$")
+_SPLIT = re.compile(r"[、,，/;；]+")
+
+
+@dataclass(frozen=True)
+class NoticeCommand:
+    verb: str
+    rest: str
+
+
+@dataclass(frozen=True)
+class Fields:
+    """A notice command split into its named fields and what is left."""
+
+    head: str
+    fields: dict[str, str]
+    body: str
+    urgent: bool
+
+
+def split_fields(rest: str) -> Fields:
+    body = ""
+    found = _BODY.search(rest)
+    if found:
+        rest, body = rest[: found.start()], rest[found.end() :].strip()
+    fields = {name: value for name, value in _FIELD.findall(rest)}
+    head = _FIELD.sub(" ", rest)
+    urgent = T.URGENT_WORD in head
+    head = re.sub(r"\s+", " ", head.replace(T.URGENT_WORD, " ")).strip()
+    return Fields(head, fields, body, urgent)
+
+
+def parse_date(text: str) -> date:
+    found = _DATE.fullmatch(text.strip())
+    if not found:
+        raise NoticeRuleError("bad_date", text=text)
+    try:
+        return date(int(found.group(1)), int(found.group(2)), int(found.group(3)))
+    except ValueError as exc:
+        raise NoticeRuleError("bad_date", text=text) from exc
+
+
+def parse_local_datetime(text: str, services: Services) -> datetime:
+    found = _DATETIME.match(text.strip())
+    if not found:
+        raise NoticeRuleError("bad_time", text=text)
+    day = parse_date(found.group(1))
+    try:
+        return datetime(day.year, day.month, day.day, int(found.group(2)), int(found.group(3)),
+                        tzinfo=services.calendar.tz)
+    except ValueError as exc:
+        raise NoticeRuleError("bad_time", text=text) from exc
+
+
+def scope_codes(session: Session, services: Services, text: str) -> list[str]:
+    """``全街道`` / grid names / grid codes (separated by 、,，/) → grid codes."""
+    codes: list[str] = []
+    unknown: list[str] = []
+    for name in (n.strip() for n in _SPLIT.split(text or "") if n.strip()):
+        if name in T.WHOLE_TOWNSHIP_WORDS:
+            codes.append(township_code(session, services))
+            continue
+        code = session.scalar(
+            select(Grid.code).where(or_(Grid.name == name, Grid.code == name)).order_by(Grid.id))
+        if code is None:
+            unknown.append(name)
+        else:
+            codes.append(code)
+    if unknown:
+        raise NoticeRuleError("unknown_scope", names=unknown)
+    return list(dict.fromkeys(codes))
+
+
+def role_codes(text: str) -> list[str]:
+    roles, unknown = [], []
+    for word in (w.strip() for w in _SPLIT.split(text or "") if w.strip()):
+        role = T.ROLE_WORDS.get(word) or (word if word in T.ROLE_NAMES else None)
+        (roles if role else unknown).append(role or word)
+    if unknown:
+        raise NoticeRuleError("unknown_role", roles=unknown)
+    return roles
+
+
+def audience_from(session: Session, services: Services, fields: Fields) -> dict[str, object]:
+    f = fields.fields
+    return {
+        "grids": scope_codes(session, services, f.get("范围", "")),
+        "roles": role_codes(f.get("对象", "")),
+        "chats": [c for c in _SPLIT.split(f.get("群", "")) if c],
+        "users": [u for u in _SPLIT.split(f.get("人员", "")) if u],
+    }
+
+
+def _title(fields: Fields, fallback: str) -> str:
+    title = fields.fields.get("标题") or fallback
+    if not title:
+        first = fields.body.splitlines()[0] if fields.body else ""
+        title = first[:30]
+    return title.strip()
+
+
+def draft_from_command(session: Session, services: Services, verb: str, rest: str,
+                       now: datetime) -> NoticeDraft:
+    """Parse one of the three creating commands into a draft (raises NoticeRuleError)."""
+    fields = split_fields(rest)
+    audience = audience_from(session, services, fields)
+    if verb == "截止提醒":
+        first, _, title = fields.head.partition(" ")
+        return NoticeDraft(
+            title=_title(fields, title), body=fields.body, audience=audience, kind="none",
+            deadline=parse_date(first), reminders=parse_offsets(fields.fields.get("提前")),
+            urgent=fields.urgent,
+        )
+    if verb == "定时通知":
+        head = fields.head
+        if head.startswith("每"):
+            return NoticeDraft(
+                title=_title(fields, ""), body=fields.body, audience=audience, kind="cron",
+                cron=phrase_to_cron(head), schedule_text=head, urgent=fields.urgent,
+            )
+        return NoticeDraft(
+            title=_title(fields, ""), body=fields.body, audience=audience, kind="once",
+            run_at=parse_local_datetime(head, services), schedule_text=head,
+            urgent=fields.urgent,
+        )
+    return NoticeDraft(title=_title(fields, fields.head), body=fields.body, audience=audience,
+                       kind="now", urgent=fields.urgent)
+
+
+# -- answers ------------------------------------------------------------------------------------
+
+
+def _fmt(dt: datetime, services: Services) -> str:
+    return services.calendar.local(dt).strftime("%Y-%m-%d %H:%M")
+
+
+def scope_label(session: Session, notice: Notice) -> str:
+    audience = notice.audience or {}
+    names = [session.scalar(select(Grid.name).where(Grid.code == c)) or c
+             for c in audience.get("grids", [])]
+    names += list(audience.get("chats", [])) + list(audience.get("users", []))
+    return "、".join(names)
+
+
+def confirmation(session: Session, services: Services, notice: Notice, plan: Plan) -> str:
+    """The plan in Chinese: targets, dates."""
+    lines = [
+        T.CONFIRM_HEAD.format(id=notice.id, title=notice.title,
+                              urgent=T.URGENT_TAG if notice.urgent else ""),
+        T.CONFIRM_SCOPE.format(scope=scope_label(session, notice)),
+        T.CONFIRM_TARGETS.format(groups=plan.groups, members=plan.members,
+                                 roles=T.role_names(plan.roles)),
+    ]
+    if notice.schedule_kind in ("now", "once") and plan.send_at is not None:
+        if plan.deferred:
+            lines.append(T.CONFIRM_DEFERRED.format(at=_fmt(plan.send_at, services)))
+        elif notice.schedule_kind == "now":
+            lines.append(T.CONFIRM_NOW)
+        else:
+            lines.append(T.CONFIRM_ONCE.format(at=_fmt(plan.send_at, services)))
+    if notice.schedule_kind == "cron":
+        lines.append(T.CONFIRM_CRON.format(
+            phrase=notice.schedule_text or notice.cron,
+            next="、".join(_fmt(s, services) for s in plan.next_slots)))
+        if not notice.urgent:
+            lines.append(T.CONFIRM_CRON_DEFER)
+    if notice.deadline is not None:
+        lines.append(T.CONFIRM_DEADLINE.format(deadline=notice.deadline.isoformat()))
+        if plan.reminders:
+            items = "、".join(T.CONFIRM_REMINDER_ITEM.format(date=_fmt(r.at, services), n=r.offset)
+                             for r in plan.reminders)
+            lines.append(T.CONFIRM_REMINDERS.format(items=items))
+        elif notice.reminder_offsets:
+            lines.append(T.CONFIRM_REMINDERS_NONE)
+        for year in plan.provisional_years:
+            lines.append(T.CONFIRM_PROVISIONAL.format(year=year))
+    lines.append(T.CONFIRM_FOOT.format(id=notice.id))
+    return "\n".join(lines)
+
+
+def when_label(notice: Notice, services: Services) -> str:
+    if notice.schedule_kind == "cron":
+        return notice.schedule_text or notice.cron or ""
+    if notice.schedule_kind == "none" and notice.deadline:
+        return f"截止 {notice.deadline.isoformat()}"
+    return _fmt(notice.run_at, services) if notice.run_at else ""
+
+
+# -- the handler --------------------------------------------------------------------------------
+
+
+class NoticeCommandHandler(Handler):
+    """The notice commands; refuses (with the reason) anyone but centre staff and admins."""
+
+    def check(self, ctx: Context) -> NoticeCommand | None:
+        found = _COMMAND.match(ctx.text)
+        if not found:
+            return None
+        return NoticeCommand(found.group("verb"), found.group("rest").strip(" :：,，"))
+
+    def handle(self, ctx: Context, match: NoticeCommand) -> str:
+        if not may_broadcast(ctx.person.role):
+            ctx.reply(T.REFUSED.format(role=T.ROLE_NAMES.get(ctx.person.role, ctx.person.role)))
+            return "notice:refused"
+        if match.verb == "通知列表":
+            return self._list(ctx)
+        if match.verb in ("取消通知", "通知状态"):
+            number = re.match(r"#?\s*(\d+)", match.rest)
+            if not number:
+                ctx.reply(T.USAGE_CANCEL)
+                return "usage:notice"
+            if match.verb == "取消通知":
+                return self._cancel(ctx, int(number.group(1)))
+            return self._status(ctx, int(number.group(1)))
+        return self._create(ctx, match)
+
+    def _create(self, ctx: Context, match: NoticeCommand) -> str:
+        usage = {"截止提醒": T.USAGE_DEADLINE, "定时通知": T.USAGE_SCHEDULED,
+                 "立即通知": T.USAGE_NOW}[match.verb]
+        if not match.rest:
+            ctx.reply(usage)
+            return "usage:notice"
+        try:
+            with ctx.session.begin_nested():
+                draft = draft_from_command(ctx.session, ctx.services, match.verb, match.rest,
+                                           ctx.now)
+                notice, plan = create_notice(ctx.session, ctx.services, draft,
+                                             author=ctx.person.userid, source="chat", now=ctx.now)
+        except NoticeRuleError as error:
+            ctx.reply(T.error_text(error.code, error.detail) + "\n" + usage)
+            return f"notice:invalid:{error.code}"
+        ctx.reply(confirmation(ctx.session, ctx.services, notice, plan))
+        return f"notice:{notice.id}"
+
+    def _list(self, ctx: Context) -> str:
+        notices = list_notices(ctx.session)
+        if not notices:
+            ctx.reply(T.NO_NOTICES)
+            return "notice:list"
+        lines = [T.LIST_HEAD.format(count=len(notices))]
+        lines += [T.LIST_LINE.format(id=n.id, title=n.title, when=when_label(n, ctx.services),
+                                     scope=scope_label(ctx.session, n)) for n in notices]
+        ctx.reply("\n".join(lines))
+        return "notice:list"
+
+    def _cancel(self, ctx: Context, notice_id: int) -> str:
+        try:
+            notice = get_notice(ctx.session, notice_id)
+        except NoticeNotFound:
+            ctx.reply(T.NOT_FOUND.format(id=notice_id))
+            return "notice:not_found"
+        if notice.status == "cancelled":
+            ctx.reply(T.ALREADY_CANCELLED.format(id=notice_id))
+            return "notice:cancelled"
+        pending = cancel_notice(ctx.session, notice_id, now=ctx.now)
+        ctx.reply(T.CANCELLED.format(id=notice_id, title=notice.title, pending=pending))
+        return f"notice:cancel:{notice_id}"
+
+    def _status(self, ctx: Context, notice_id: int) -> str:
+        try:
+            status = notice_status(ctx.session, notice_id)
+        except NoticeNotFound:
+            ctx.reply(T.NOT_FOUND.format(id=notice_id))
+            return "notice:not_found"
+        ctx.reply(status_text(status))
+        return f"notice:status:{notice_id}"
+
+
+def status_text(status) -> str:  # type: ignore[no-untyped-def]
+    n = status.notice
+    return T.STATUS_LINE.format(
+        id=n.id, title=n.title, status=T.STATUS_WORDS.get(n.status, n.status),
+        targets=status.targets, delivered=status.delivered, failed=status.failed,
+        pending=status.pending, cancelled=status.cancelled)
+
+
+def notice_handlers() -> list[Handler]:
+    """The handlers this feature adds to the router."""
+    return [NoticeCommandHandler()]
