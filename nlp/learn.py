@@ -31,7 +31,7 @@ CHATTER = "chatter"
 class LearnConfig:
     """Knobs of the learner (defaults tuned on the TipDM titles, see bench/classifier_accuracy.py)."""
 
-    top_k: int = 3000  # terms kept per category
+    top_k: int = 8000  # terms kept per category
     min_count: int = 1  # a term must occur in at least this many training messages
     ngram_min: int = 1
     ngram_max: int = 3
