@@ -91,18 +91,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     engine = _prepare_database(settings, migrate=args.migrate)
     runtime = build_runtime(settings, engine=engine)
     app = create_app(settings, runtime_=runtime)
-    stop = None
-    if args.deliver:
-        from schedules.runner import start_delivery
+    from schedules.runner import start_delivery, start_processing
 
-        stop = start_delivery(runtime)
+    stoppers = [start_processing(runtime)] if args.process else []
+    if args.deliver:
+        stoppers.append(start_delivery(runtime))
     print(f"GridBot serving on http://{args.host}:{args.port} (callbacks: /wecom/callback, "
           f"/wecom/aibot)", flush=True)
     try:
         serve(app, host=args.host, port=args.port, threads=args.threads, channel_timeout=30,
               ident="GridBot")
     finally:
-        if stop is not None:
+        for stop in stoppers:
             stop()
     return 0
 
@@ -138,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
     serve.add_argument("--migrate", action="store_true", help="apply migrations at start")
+    serve.add_argument("--no-process", dest="process", action="store_false",
+                       help="only record messages; route them in `worker` processes")
     serve.add_argument("--deliver", action="store_true",
                        help="also deliver the outbox from this process (else run `scheduler`)")
     serve.set_defaults(func=cmd_serve)

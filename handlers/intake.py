@@ -1,24 +1,32 @@
-"""From a normalised message to its effects, once: record, route, commit, then wake delivery.
+"""From a normalised message to its effects, once: record it fast, then process it.
 
-The message row (unique on its de-duplication key), everything the handlers change, and every
-outgoing message are written in ONE transaction. A retry or a concurrent copy of the same message
-fails the unique key and changes nothing; a crash before commit leaves nothing, so WeCom's retry
-does the work. A bug in a handler is logged, the message is still recorded with its error, and the
-sender gets an apology instead of WeCom retrying a poison message forever.
+:class:`MessageIntake` is what the callbacks call: it writes the message under its unique
+de-duplication key and commits — a retry or a concurrent copy finds the key taken and changes
+nothing — then wakes the processor and lets the callback answer WeCom at once.
+
+:class:`InboxProcessor` routes recorded messages: for each one, ONE transaction holds everything
+the handlers change, every outgoing message (outbox rows) and the row's ``done`` mark. A crash
+before commit leaves the row received, to be taken again after its lease. A handler that fails
+rolls back; the row is marked ``error`` and the sender gets an apology, instead of the message
+being retried forever.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import threading
 from collections.abc import Callable
+from datetime import timedelta
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from handlers import texts
 from handlers.base import Context, Router
 from handlers.services import Services
 from notify import Messenger
+from store import inbox
 from store.clock import utcnow
 from store.models import InboundMessage
 from store.roster import group_for, person_for
@@ -26,9 +34,43 @@ from wecom.inbound import Incoming
 
 log = logging.getLogger(__name__)
 
+LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 3
+
 
 class MessageIntake:
-    """Callable that takes one :class:`Incoming` and returns what became of it."""
+    """Callable the callbacks hand each :class:`Incoming` to: records it, returns at once."""
+
+    def __init__(
+        self, session_factory: sessionmaker[Session], on_record: Callable[[], None] | None = None
+    ) -> None:
+        self.session_factory = session_factory
+        self.on_record = on_record
+
+    def __call__(self, message: Incoming) -> str:
+        new_id = inbox.record(
+            self.session_factory,
+            {
+                "dedup_key": message.dedup_key,
+                "channel": message.channel,
+                "sender": message.sender,
+                "chat_id": message.chat_id,
+                "kind": message.kind if message.kind != "event" else f"event:{message.event}",
+                "text": message.text,
+                "payload": message.to_json(),
+                "status": "received",
+                "attempts": 0,
+            },
+        )
+        if new_id is None:
+            return "duplicate"
+        if self.on_record is not None:
+            self.on_record()
+        return "queued"
+
+
+class InboxProcessor:
+    """Routes recorded messages, each in one transaction with all its effects."""
 
     def __init__(
         self,
@@ -36,44 +78,63 @@ class MessageIntake:
         services: Services,
         router: Router,
         on_commit: Callable[[], None] | None = None,
+        worker_id: str | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.services = services
         self.router = router
         self.on_commit = on_commit
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
 
-    def __call__(self, message: Incoming) -> str:
-        try:
-            outcome = self._process(message)
-        except IntegrityError:
-            return "duplicate"
-        except Exception:
-            log.exception("handling %s failed", message.dedup_key)
-            try:
-                outcome = self._record_failure(message)
-            except IntegrityError:
-                return "duplicate"
-        if self.on_commit is not None:
+    def run_once(self, limit: int = 50) -> int:
+        """Process up to ``limit`` received messages; how many were taken."""
+        ids = inbox.claim(self.session_factory, self.worker_id, limit, LEASE)
+        for message_id in ids:
+            self.process(message_id)
+        if ids and self.on_commit is not None:
             self.on_commit()
-        return outcome
+        return len(ids)
 
-    def _record(self, session: Session, message: Incoming) -> InboundMessage:
-        row = InboundMessage(
-            dedup_key=message.dedup_key,
-            channel=message.channel,
-            sender=message.sender,
-            chat_id=message.chat_id,
-            kind=message.kind if message.kind != "event" else f"event:{message.event}",
-            text=message.text,
-            payload=message.raw,
-        )
-        session.add(row)
-        session.flush()  # the unique key: a duplicate raises IntegrityError here
-        return row
+    def drain(self) -> int:
+        """Process until nothing is waiting (tests and tools)."""
+        total = 0
+        while done := self.run_once():
+            total += done
+        return total
 
-    def _process(self, message: Incoming) -> str:
+    def run_forever(
+        self, stop: threading.Event, wake: threading.Event | None = None, idle: float = 1.0
+    ) -> None:
+        log.info("inbox processor %s started", self.worker_id)
+        while not stop.is_set():
+            try:
+                busy = self.run_once()
+            except Exception:  # keep the loop alive through a database hiccup
+                log.exception("inbox processing failed; retrying")
+                busy = 0
+            if busy or stop.is_set():
+                continue
+            if wake is not None:
+                wake.wait(idle)
+                wake.clear()
+            else:
+                stop.wait(idle)
+
+    def process(self, message_id: int) -> str:
+        try:
+            return self._route(message_id)
+        except Exception:
+            log.exception("handling inbound message %s failed", message_id)
+            return self._fail(message_id)
+
+    def _route(self, message_id: int) -> str:
         with self.session_factory() as session, session.begin():
-            row = self._record(session, message)
+            row = inbox.take(session, message_id, self.worker_id)
+            if row is None:  # lease lost to another processor, or already done
+                return "skipped"
+            if row.attempts > MAX_ATTEMPTS:
+                raise RuntimeError(f"gave up after {row.attempts - 1} attempts")
+            message = Incoming.from_json(row.payload)
             ctx = Context(
                 session=session,
                 message=message,
@@ -83,13 +144,17 @@ class MessageIntake:
                 services=self.services,
                 now=utcnow(),
             )
-            row.outcome = self.router.dispatch(ctx)[:64]
-            return row.outcome
+            outcome = self.router.dispatch(ctx)
+            inbox.finish(row, "done", outcome, ctx.now)
+            return outcome
 
-    def _record_failure(self, message: Incoming) -> str:
+    def _fail(self, message_id: int) -> str:
         with self.session_factory() as session, session.begin():
-            row = self._record(session, message)
-            row.outcome = "error"
+            row = inbox.take(session, message_id, self.worker_id)
+            if row is None:
+                return "skipped"
+            inbox.finish(row, "error", "error")
+            message = Incoming.from_json(row.payload)
             Messenger(session).reply(
                 key=f"reply:{message.dedup_key}:error",
                 text=texts.INTERNAL_ERROR,
@@ -99,3 +164,6 @@ class MessageIntake:
                 response_url=message.response_url,
             )
         return "error"
+
+
+__all__ = ["InboxProcessor", "InboundMessage", "MessageIntake"]

@@ -1,7 +1,8 @@
 """Run GridBot's background work in threads of this process: outbox delivery and the clocks.
 
-``bot.py demo`` runs everything in one process (``start_background``); ``serve --deliver`` runs
-only the delivery loop beside the web server (``start_delivery``). A deployment that scales out
+``bot.py demo`` runs everything in one process (``start_background``); ``serve`` runs the inbox
+processor beside the web server (``start_processing``) and, with ``--deliver``, the delivery loop
+(``start_delivery``). A deployment that scales out
 runs ``bot.py scheduler`` once and as many delivery workers as it likes instead.
 """
 
@@ -66,9 +67,26 @@ def start_delivery(runtime: Runtime) -> Callable[[], None]:
     return stop_delivery
 
 
+def start_processing(runtime: Runtime) -> Callable[[], None]:
+    """The inbox processor in a daemon thread, woken by each recorded message; returns stop()."""
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=runtime.processor.run_forever, args=(stop, runtime.wake_inbox),
+        name="inbox-processor", daemon=True,
+    )
+    thread.start()
+
+    def stop_processing() -> None:
+        stop.set()
+        runtime.wake_inbox.set()
+        thread.join(timeout=10)
+
+    return stop_processing
+
+
 def start_background(runtime: Runtime) -> Callable[[], None]:
-    """Delivery plus the scheduler's clocks (for the one-process demo); returns stop()."""
-    stoppers = [start_delivery(runtime)]
+    """Inbox processing, delivery and the scheduler's clocks (the one-process demo)."""
+    stoppers = [start_processing(runtime), start_delivery(runtime)]
     try:
         from schedules.scheduler import start_scheduler
     except ImportError:  # the clocks arrive with the scheduler module

@@ -112,20 +112,31 @@ class GroupChat(Base):
 
 
 class InboundMessage(Base):
-    """One message or event as received, once: ``dedup_key`` is unique (MsgId or payload hash)."""
+    """One message or event as received, once: ``dedup_key`` is unique (MsgId or payload hash).
+
+    The callback only records the row (``status`` received) and answers; the inbox processor
+    then routes it and marks it ``done`` (or ``error``) in the transaction of its effects.
+    ``message`` holds the normalised message the processor routes.
+    """
 
     __tablename__ = "inbound_messages"
+    __table_args__ = (Index("ix_inbound_status_id", "status", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedup_key: Mapped[str] = mapped_column(String(128), unique=True)
     channel: Mapped[str] = mapped_column(String(16))  # app|aibot
     sender: Mapped[str] = mapped_column(String(64), index=True)
     chat_id: Mapped[str | None] = mapped_column(String(128))
-    kind: Mapped[str] = mapped_column(String(32))  # text|image|voice|location|link|event
+    kind: Mapped[str] = mapped_column(String(32))  # text|image|voice|location|link|event:…
     text: Mapped[str] = mapped_column(Text, default="")
-    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the normalised message
+    status: Mapped[str] = mapped_column(String(16), default="received")  # received|done|error
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_by: Mapped[str | None] = mapped_column(String(64))
+    locked_until: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(64))  # what the router did with it
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -176,7 +187,7 @@ class Ticket(Base):
     resolve_due: Mapped[datetime | None]
     deadlines_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
 
-    rating: Mapped[str | None] = mapped_column(String(16))  # 满意|一般|不满意|未评价
+    rating: Mapped[str | None] = mapped_column(String(16))  # satisfied|average|unsatisfied|unrated
     rating_comment: Mapped[str | None] = mapped_column(Text)
 
     grid: Mapped[Grid | None] = relationship()

@@ -73,14 +73,23 @@ class Harness:
         url = self.state.new_response_url(self.sim_url, chat_id=chat_id, userid=userid)
         payload = aibot_text(userid, chat_id, text, response_url=url,
                              bot_name=self.settings.aibot.name, **fields)
-        return self.aibot_client().send_aibot_json("/wecom/aibot", payload)
+        return self.processed(self.aibot_client().send_aibot_json("/wecom/aibot", payload))
 
     def say_to_app(self, userid: str, text: str, msg_id: int | None = None) -> CallbackDelivery:
-        return self.app_client().send_app_xml("/wecom/callback", app_text(userid, text, msg_id))
+        return self.processed(
+            self.app_client().send_app_xml("/wecom/callback", app_text(userid, text, msg_id)))
 
     def click(self, userid: str, task_id: str, key: str) -> CallbackDelivery:
-        return self.app_client().send_app_xml(
-            "/wecom/callback", template_card_click(userid, task_id, key))
+        return self.processed(self.app_client().send_app_xml(
+            "/wecom/callback", template_card_click(userid, task_id, key)))
+
+    def processed(self, delivery: CallbackDelivery) -> CallbackDelivery:
+        """Route what the callbacks recorded (the server's processor thread, run inline)."""
+        self.process()
+        return delivery
+
+    def process(self) -> int:
+        return self.runtime.processor.drain()
 
     # -- the way out --------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ outbox → sender → WeCom (simulated). No mocks of GridBot's own code."""
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
@@ -127,6 +128,7 @@ def test_faq_question_is_answered_without_a_ticket(bot):
 def test_location_and_events_are_recorded_without_tickets(bot):
     bot.app_client().send_app_xml("/wecom/callback", app_location("zhangsan", 37.78, 107.39, "东顺苑"))
     bot.app_client().send_app_xml("/wecom/callback", app_event("zhangsan", "enter_agent"))
+    bot.process()
     assert bot.tickets() == []
     assert [m.kind for m in bot.inbound()] == ["location", "event:enter_agent"]
 
@@ -138,7 +140,7 @@ def test_three_deliveries_of_one_msgid_make_one_of_each(bot):
     client = bot.app_client()
     fields = app_text("zhangsan", REPORT, msg_id=987654321)
     for _ in range(3):
-        assert client.send_app_xml("/wecom/callback", fields).status == 200
+        assert bot.processed(client.send_app_xml("/wecom/callback", fields)).status == 200
     assert len(bot.tickets()) == 1
     assert len(bot.inbound()) == 1
     assert len(bot.outbox()) == 2
@@ -152,7 +154,8 @@ def test_twenty_concurrent_copies_make_one_of_each(bot):
     payload = aibot_text("zhangsan", "wrDSY1", REPORT, msgid="concurrent-1", response_url=url)
     client = bot.aibot_client()
     with ThreadPoolExecutor(max_workers=20) as pool:
-        results = list(pool.map(lambda _: client.send_aibot_json("/wecom/aibot", payload), range(20)))
+        results = list(pool.map(
+            lambda _: bot.processed(client.send_aibot_json("/wecom/aibot", payload)), range(20)))
     assert {r.status for r in results} == {200}
     assert len(bot.tickets()) == 1
     assert len(bot.inbound()) == 1
@@ -165,12 +168,12 @@ def test_slow_answer_is_redelivered_and_still_makes_one_ticket(bot):
     client = bot.app_client(answer_timeout=0.001)
     delivery = client.send_app_xml("/wecom/callback", app_text("zhangsan", REPORT, msg_id=55501))
     assert delivery.count == 3
-    import time
-
     deadline = time.time() + 5
     while time.time() < deadline and len(bot.inbound()) < 1:
         time.sleep(0.05)
     time.sleep(0.3)
+    bot.process()
+    assert len(bot.inbound()) == 1
     assert len(bot.tickets()) == 1
 
 
@@ -319,7 +322,7 @@ def test_a_failing_handler_still_records_the_message_and_apologises(bot, monkeyp
     monkeypatch.setattr(bot.runtime.services.classifier, "classify", broken)
     assert bot.say_to_app("zhangsan", REPORT).status == 200
     [row] = bot.inbound()
-    assert row.outcome == "error"
+    assert (row.status, row.outcome) == ("error", "error")
     assert bot.tickets() == []
     with bot.session() as session:
         [reply] = session.scalars(select(OutboxMessage)).all()

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from handlers.base import Handler, Router
-from handlers.intake import MessageIntake
+from handlers.intake import InboxProcessor, MessageIntake
 from handlers.router import build_router
 from handlers.services import Services, build_services
 from settings.model import Settings
@@ -33,6 +33,8 @@ class Runtime:
     services: Services
     router: Router
     intake: MessageIntake
+    processor: InboxProcessor
+    wake_inbox: threading.Event = field(default_factory=threading.Event)
     wake_delivery: threading.Event = field(default_factory=threading.Event)
 
 
@@ -44,14 +46,16 @@ def runtime() -> Runtime:
 def build_runtime(
     settings: Settings, *, engine: Engine | None = None, extra_handlers: list[Handler] | None = None
 ) -> Runtime:
-    """Engine, sessions, classifier, calendar, router and intake for ``settings``."""
+    """Engine, sessions, classifier, calendar, router, intake and inbox processor."""
     engine = engine or make_engine(settings.database_url)
     factory = make_session_factory(engine)
     services = build_services(settings)
     router = build_router(extra_handlers if extra_handlers is not None else default_commands())
-    wake = threading.Event()
-    intake = MessageIntake(factory, services, router, on_commit=wake.set)
-    return Runtime(settings, engine, factory, services, router, intake, wake)
+    wake_inbox, wake_delivery = threading.Event(), threading.Event()
+    intake = MessageIntake(factory, on_record=wake_inbox.set)
+    processor = InboxProcessor(factory, services, router, on_commit=wake_delivery.set)
+    return Runtime(settings, engine, factory, services, router, intake, processor, wake_inbox,
+                   wake_delivery)
 
 
 def default_commands() -> list[Handler]:
@@ -79,4 +83,7 @@ def create_app(settings: Settings, *, runtime_: Runtime | None = None) -> Flask:
     from web.health import bp as health_bp
 
     app.register_blueprint(health_bp)
+    from web.api import bp as api_bp
+
+    app.register_blueprint(api_bp)
     return app

@@ -7,6 +7,7 @@ the ``from_*`` functions here. Everything after this point (handlers, cases, sto
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -39,6 +40,15 @@ class Incoming:
     response_url: str | None = None  # smart bot: where a reply to this message is posted
     task_id: str | None = None  # template card task id (to update the card)
     raw: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-able dict that :meth:`from_json` turns back into the same message."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Incoming:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
 
     @property
     def in_group(self) -> bool:

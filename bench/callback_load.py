@@ -1,0 +1,238 @@
+"""Load on the WeCom callback: GridBot's full path against the floor of cost for this stack.
+
+Runs two servers in subprocesses, each under waitress with W threads:
+
+* **full**: ``bot.py serve`` — verify, decrypt, de-duplicate, classify, open and dispatch the
+  ticket, write the outbox, all in one transaction;
+* **bare**: a Flask handler that only verifies the signature, decrypts and answers an empty 200.
+
+For each it sends N unique, pre-encrypted app callbacks (a realistic mix of reports and group
+chatter) at concurrency C, as fast as it answers (throughput), and then at a fixed open-loop rate
+(default 200 messages/s) for latency. Prints throughput, p50/p99 latency and the full/bare ratio.
+
+    python bench/callback_load.py                       # N=2000, C=16, W=8, SQLite
+    python bench/callback_load.py -n 4000 -c 32 --rate 200 --database-url postgresql+psycopg://postgres@127.0.0.1/test
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from settings import load_settings  # noqa: E402
+from wecom import crypto  # noqa: E402
+from wecom.simulator.payloads import app_text, to_xml  # noqa: E402
+
+MESSAGES = [
+    "我家门口的下水道堵了，污水都冒到路面上了",
+    "楼上卫生间漏水，我家天花板都湿了",
+    "小区门口的路灯坏了好几天了",
+    "楼道里堆满了杂物，堵住了消防通道",
+    "有人在楼道里给电动车充电，太危险了",
+    "垃圾桶满了三天没人清运，味道很大",
+    "7号楼电梯又坏了，老人上不了楼",
+    "晚上工地施工噪音太大，孩子没法睡觉",
+    "收到",
+    "好的，谢谢",
+    "城乡居民医保怎么交费",
+    "邻居家狗天天叫，沟通了也没用",
+]
+
+BARE_APP = '''
+import sys
+from flask import Flask, Response, request
+sys.path.insert(0, {root!r})
+from wecom import crypto
+from wecom.inbound import parse_xml
+
+TOKEN, KEY, CORP = {token!r}, {key!r}, {corp!r}
+app = Flask("bare")
+
+@app.post("/wecom/callback")
+def callback():
+    envelope = parse_xml(request.get_data().decode("utf-8"))
+    encrypted = envelope["Encrypt"]
+    crypto.verify(TOKEN, request.args["timestamp"], request.args["nonce"], encrypted,
+                  request.args["msg_signature"])
+    parse_xml(crypto.decrypt(KEY, encrypted, CORP))
+    return Response("", status=200)
+
+if __name__ == "__main__":
+    from waitress import serve
+    serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=int(sys.argv[2]), _quiet=True)
+'''
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(port: int, path: str = "/", seconds: float = 60) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", path)
+            conn.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"server on port {port} did not start")
+
+
+def make_requests(n: int, token: str, key: str, corp: str, users: list[str], tag: str) -> list[tuple[str, bytes]]:
+    """N unique encrypted app callbacks: (path with signed query, body)."""
+    out = []
+    for i in range(n):
+        fields = {"ToUserName": corp, **app_text(users[i % len(users)], MESSAGES[i % len(MESSAGES)],
+                                                  msg_id=f"{tag}{i}"), "AgentID": 1000002}
+        encrypted = crypto.encrypt(key, to_xml(fields), corp)
+        ts, nonce = crypto.timestamp(), crypto.nonce()
+        query = urlencode({"msg_signature": crypto.sign(token, ts, nonce, encrypted),
+                           "timestamp": ts, "nonce": nonce})
+        body = f"<xml><ToUserName><![CDATA[{corp}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+        out.append((f"/wecom/callback?{query}", body.encode()))
+    return out
+
+
+def run_load(port: int, reqs: list[tuple[str, bytes]], concurrency: int,
+             rate: float | None) -> tuple[float, list[float], int]:
+    """Send every request; returns (wall seconds, latencies in s, non-200 count)."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    index = [0]
+    start = time.perf_counter()
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while True:
+            with lock:
+                i = index[0]
+                if i >= len(reqs):
+                    break
+                index[0] += 1
+            if rate:
+                due = start + i / rate
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+            path, body = reqs[i]
+            t0 = time.perf_counter()
+            try:
+                conn.request("POST", path, body=body, headers={"Content-Type": "text/xml"})
+                response = conn.getresponse()
+                response.read()
+                ok = response.status == 200
+            except OSError:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                ok = False
+            elapsed = time.perf_counter() - t0
+            with lock:
+                latencies.append(elapsed)
+                if not ok:
+                    errors[0] += 1
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - start, latencies, errors[0]
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
+
+
+def measure(name: str, port: int, settings, args, tag: str) -> dict[str, float]:
+    users = [p.userid for p in settings.roster if p.role == "resident"] + ["visitor01", "visitor02"]
+    w = settings.wecom
+    warm = make_requests(200, w.token, w.encoding_aes_key, w.corp_id, users, f"{tag}warm")
+    run_load(port, warm, args.concurrency, None)
+    reqs = make_requests(args.n, w.token, w.encoding_aes_key, w.corp_id, users, f"{tag}thr")
+    wall, lat, errors = run_load(port, reqs, args.concurrency, None)
+    paced = make_requests(int(args.rate * args.rate_seconds), w.token, w.encoding_aes_key,
+                          w.corp_id, users, f"{tag}rate")
+    pwall, plat, perrors = run_load(port, paced, args.concurrency, args.rate)
+    result = {
+        "throughput": len(reqs) / wall,
+        "p50": pct(lat, 50), "p99": pct(lat, 99),
+        "rate_achieved": len(paced) / pwall,
+        "rate_p50": pct(plat, 50), "rate_p99": pct(plat, 99),
+        "errors": errors + perrors,
+    }
+    print(f"{name:5s}: {result['throughput']:8.1f} msg/s at C={args.concurrency} "
+          f"(p50 {result['p50']:.1f} ms, p99 {result['p99']:.1f} ms); at {args.rate:.0f} msg/s "
+          f"offered: {result['rate_achieved']:.1f} msg/s, p50 {result['rate_p50']:.1f} ms, "
+          f"p99 {result['rate_p99']:.1f} ms; non-200: {result['errors']}", flush=True)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", type=int, default=2000, help="unique callbacks for throughput")
+    parser.add_argument("-c", "--concurrency", type=int, default=16)
+    parser.add_argument("-w", "--workers", type=int, default=8, help="waitress threads")
+    parser.add_argument("--rate", type=float, default=200.0, help="offered rate for latency")
+    parser.add_argument("--rate-seconds", type=float, default=10.0)
+    parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
+    args = parser.parse_args()
+
+    settings = load_settings(ROOT / "config.yaml", environ={})
+    tmp = Path(tempfile.mkdtemp(prefix="gridbot-bench-"))
+    env = {**os.environ, "DATABASE_URL": args.database_url or f"sqlite:///{tmp / 'bench.db'}",
+           "PYTHONUNBUFFERED": "1"}
+    for name in ("WECOM_TOKEN", "WECOM_AES_KEY", "WECOM_CORP_ID"):
+        env.pop(name, None)
+    print(f"GridBot callback load: N={args.n}, C={args.concurrency}, W={args.workers} threads, "
+          f"database {env['DATABASE_URL'].split('://')[0]}, {os.cpu_count()} cores", flush=True)
+
+    bare_port, full_port = free_port(), free_port()
+    bare_file = tmp / "bare.py"
+    bare_file.write_text(BARE_APP.format(root=str(ROOT), token=settings.wecom.token,
+                                         key=settings.wecom.encoding_aes_key,
+                                         corp=settings.wecom.corp_id))
+    subprocess.run([sys.executable, str(ROOT / "bot.py"), "db", "upgrade"], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    procs = []
+    try:
+        procs.append(subprocess.Popen([sys.executable, str(bare_file), str(bare_port),
+                                       str(args.workers)], env=env))
+        procs.append(subprocess.Popen(
+            [sys.executable, str(ROOT / "bot.py"), "serve", "--host", "127.0.0.1", "--port",
+             str(full_port), "--threads", str(args.workers)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_for(bare_port)
+        wait_for(full_port, "/healthz")
+        bare = measure("bare", bare_port, settings, args, "b")
+        full = measure("full", full_port, settings, args, "f")
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(timeout=10)
+    ratio = full["throughput"] / bare["throughput"]
+    print(f"ratio full/bare throughput: {ratio:.2f} (target >= 0.50); full p99 at "
+          f"{args.rate:.0f} msg/s: {full['rate_p99']:.1f} ms (target < 100 ms)")
+    print(f"latency at rate, median of p50s: {statistics.median([bare['rate_p50'], full['rate_p50']]):.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
