@@ -1,0 +1,160 @@
+"""JSON API for the township's other systems, under ``/api/v1``, with bearer-token auth.
+
+    POST   /api/v1/notices            create (201 with the notice and its plan)
+    GET    /api/v1/notices            list (``?all=1`` includes finished and cancelled ones)
+    GET    /api/v1/notices/<id>       the notice with delivery status (targets/delivered/…)
+    POST   /api/v1/notices/<id>/cancel  (or DELETE /api/v1/notices/<id>) cancel
+
+Every request needs ``Authorization: Bearer <token>`` with a token from ``api.tokens`` /
+``GRIDBOT_API_TOKENS`` (401 otherwise; with no token configured the API is closed). Bad input
+answers 400 with ``{"error": code, "reason": "<Chinese reason>"}``.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import date, datetime
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from cases.notices import NoticeRuleError, parse_offsets
+from handlers import notice_texts as T
+from notify.notice_desk import (
+    NoticeDraft,
+    NoticeNotFound,
+    cancel_notice,
+    create_notice,
+    describe,
+    list_notices,
+    notice_dict,
+    notice_status,
+)
+from store.clock import utcnow
+from store.db import transaction
+
+bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+
+
+def _runtime():  # type: ignore[no-untyped-def]
+    from web import runtime
+
+    return runtime()
+
+
+def _error(status: int, code: str, reason: str) -> tuple[Response, int]:
+    return jsonify({"error": code, "reason": reason}), status
+
+
+@bp.before_request
+def _authenticate() -> tuple[Response, int] | None:
+    tokens = _runtime().settings.api_tokens
+    header = request.headers.get("Authorization", "")
+    scheme, _, given = header.partition(" ")
+    given = given.strip()
+    if scheme.lower() != "bearer" or not given or not any(
+        hmac.compare_digest(given.encode(), t.encode()) for t in tokens
+    ):
+        response = jsonify({"error": "unauthorized", "reason": "需要有效的 API 令牌（Bearer）"})
+        response.headers["WWW-Authenticate"] = 'Bearer realm="gridbot"'
+        return response, 401
+    return None
+
+
+def _author() -> str:
+    name = str(request.headers.get("X-GridBot-Author") or "").strip()[:50]
+    return f"api:{name}" if name else "api"
+
+
+def _parse_time(value: Any, tz: Any) -> datetime:
+    if not isinstance(value, str):
+        raise NoticeRuleError("bad_time", text=value)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise NoticeRuleError("bad_time", text=value) from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+
+
+def draft_from_json(data: Any, tz: Any) -> NoticeDraft:
+    """The request body as a draft (raises NoticeRuleError with the reason)."""
+    if not isinstance(data, dict):
+        raise NoticeRuleError("bad_json")
+    schedule = data.get("schedule") or {"kind": "now"}
+    if not isinstance(schedule, dict):
+        raise NoticeRuleError("bad_kind")
+    kind = str(schedule.get("kind") or "now")
+    deadline = None
+    if data.get("deadline"):
+        try:
+            deadline = date.fromisoformat(str(data["deadline"]))
+        except ValueError as exc:
+            raise NoticeRuleError("bad_date", text=data["deadline"]) from exc
+    if deadline is not None and kind == "now" and "schedule" not in data:
+        kind = "none"
+    audience = data.get("audience")
+    if audience is not None and not isinstance(audience, dict):
+        raise NoticeRuleError("audience_field", field="audience")
+    reminders = data.get("reminders")
+    return NoticeDraft(
+        title=str(data.get("title") or ""),
+        body=str(data.get("body") or ""),
+        audience=audience or {},
+        kind=kind,
+        run_at=_parse_time(schedule.get("at"), tz) if kind == "once" else None,
+        cron=str(schedule.get("cron") or "") or None if kind == "cron" else None,
+        schedule_text=str(schedule.get("text") or schedule.get("cron") or ""),
+        deadline=deadline,
+        reminders=parse_offsets(reminders) if deadline is not None else (),
+        urgent=bool(data.get("urgent", False)),
+    )
+
+
+@bp.post("/notices")
+def create() -> tuple[Response, int]:
+    rt = _runtime()
+    data = request.get_json(silent=True)
+    try:
+        draft = draft_from_json(data, rt.services.calendar.tz)
+        with transaction(rt.session_factory) as session:
+            notice, plan = create_notice(session, rt.services, draft, author=_author(),
+                                         source="api", now=utcnow())
+            body = {"notice": notice_dict(notice), "plan": plan.as_dict()}
+    except NoticeRuleError as error:
+        return _error(400, error.code, T.error_text(error.code, error.detail))
+    rt.wake_delivery.set()
+    return jsonify(body), 201
+
+
+@bp.get("/notices")
+def index() -> Response:
+    rt = _runtime()
+    with transaction(rt.session_factory) as session:
+        notices = list_notices(session, include_finished=request.args.get("all") == "1")
+        return jsonify({"notices": [notice_dict(n) for n in notices]})
+
+
+@bp.get("/notices/<int:notice_id>")
+def show(notice_id: int) -> tuple[Response, int]:
+    rt = _runtime()
+    with transaction(rt.session_factory) as session:
+        try:
+            status = notice_status(session, notice_id)
+        except NoticeNotFound:
+            return _error(404, "not_found", T.NOT_FOUND.format(id=notice_id))
+        body = status.as_dict()
+        if status.notice.status == "active":
+            body["plan"] = describe(session, rt.services, status.notice, utcnow()).as_dict()
+        return jsonify(body), 200
+
+
+@bp.route("/notices/<int:notice_id>/cancel", methods=["POST"])
+@bp.route("/notices/<int:notice_id>", methods=["DELETE"])
+def cancel(notice_id: int) -> tuple[Response, int]:
+    rt = _runtime()
+    with transaction(rt.session_factory) as session:
+        try:
+            withdrawn = cancel_notice(session, notice_id)
+        except NoticeNotFound:
+            return _error(404, "not_found", T.NOT_FOUND.format(id=notice_id))
+        return jsonify({"id": notice_id, "status": "cancelled", "withdrawn": withdrawn}), 200
