@@ -193,6 +193,7 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=200.0, help="offered rate for latency")
     parser.add_argument("--rate-seconds", type=float, default=10.0)
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
+    parser.add_argument("--serve-args", nargs="*", default=[], help="extra `serve` options")
     args = parser.parse_args()
 
     settings = load_settings(ROOT / "config.yaml", environ={})
@@ -217,7 +218,7 @@ def main() -> int:
                                        str(args.workers)], env=env))
         procs.append(subprocess.Popen(
             [sys.executable, str(ROOT / "bot.py"), "serve", "--host", "127.0.0.1", "--port",
-             str(full_port), "--threads", str(args.workers)],
+             str(full_port), "--threads", str(args.workers), *args.serve_args],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_for(bare_port)
         wait_for(full_port, "/healthz")

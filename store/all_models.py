@@ -2,3 +2,4 @@
 
 import store.models  # noqa: F401
 import store.notices  # noqa: F401
+import store.sla  # noqa: F401

@@ -18,12 +18,14 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-            # Let SQLAlchemy's BEGIN be a real BEGIN IMMEDIATE-free transaction but keep
-            # pysqlite from opening its own implicit ones, so locks are taken when we write.
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             if ":memory:" not in url:
+                # WAL lets readers work beside the writer; NORMAL syncs at checkpoints, not at
+                # every commit (an application crash loses nothing; a power cut may lose the
+                # last commits, which WeCom re-delivers if they were unanswered).
                 cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 

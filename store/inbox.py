@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import Engine, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,14 +20,17 @@ from store.clock import utcnow
 from store.models import InboundMessage
 
 
-def record(session_factory: sessionmaker[Session], values: dict[str, Any]) -> int | None:
-    """Insert one inbound row and commit; its id, or None when the key was already there."""
+_RECORD = insert(InboundMessage).returning(InboundMessage.id)  # compiled once, cached
+
+
+def record(engine: Engine, values: dict[str, Any]) -> int | None:
+    """Insert one inbound row and commit; its id, or None when the key was already there.
+
+    Core, not the ORM: this is the whole of the callback's database work, on the hot path.
+    """
     try:
-        with session_factory() as session, session.begin():
-            return session.execute(
-                insert(InboundMessage).values(**values, received_at=utcnow())
-                .returning(InboundMessage.id)
-            ).scalar_one()
+        with engine.begin() as connection:
+            return connection.execute(_RECORD, {**values, "received_at": utcnow()}).scalar_one()
     except IntegrityError:
         return None
 

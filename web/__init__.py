@@ -52,7 +52,7 @@ def build_runtime(
     services = build_services(settings)
     router = build_router(extra_handlers if extra_handlers is not None else default_commands())
     wake_inbox, wake_delivery = threading.Event(), threading.Event()
-    intake = MessageIntake(factory, on_record=wake_inbox.set)
+    intake = MessageIntake(engine, on_record=wake_inbox.set)
     processor = InboxProcessor(factory, services, router, on_commit=wake_delivery.set)
     return Runtime(settings, engine, factory, services, router, intake, processor, wake_inbox,
                    wake_delivery)

@@ -43,7 +43,7 @@ class Incoming:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-able dict that :meth:`from_json` turns back into the same message."""
-        return dataclasses.asdict(self)
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Incoming:
