@@ -12,5 +12,7 @@ from handlers.base import Handler
 def command_handlers() -> list[Handler]:
     """The command handlers, most specific first."""
     from handlers.notices import notice_handlers
+    from handlers.resident_commands import resident_command_handlers
+    from handlers.worker import worker_handlers
 
-    return [*notice_handlers()]
+    return [*notice_handlers(), *worker_handlers(), *resident_command_handlers()]

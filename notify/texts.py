@@ -20,7 +20,6 @@ TO_RESIDENT_ESCALATED = "工单 #{number} 已上报{level}{handler}处理，原�
 TO_RESIDENT_TRANSFERRED = "工单 #{number} 已转由{handler}处理。"
 TO_RESIDENT_DISPATCHED = "工单 #{number} 已派给{handler}处理，{due}前接单。"
 TO_RESIDENT_RETURNED = "工单 #{number} 已交回综治中心重新分派。"
-TO_RESIDENT_REOPENED = "工单 #{number} 已重新打开，并上报{level}{handler}处理。"
 TO_RESIDENT_CLOSED_UNRATED = "工单 #{number} 未在 {days} 个工作日内评价，已结单（未评价）。"
 TO_DUPLICATE_RESOLVED = "您反映的问题（工单 #{own}，已并入工单 #{number}）已办结：{note}"
 TO_HANDLER_ESCALATED = "工单 #{number} 上报给您处理（由{source}），原因：{reason}"

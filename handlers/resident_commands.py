@@ -1,0 +1,204 @@
+"""A resident's ticket commands, and the short answers that belong to a ticket:
+
+    查询 · 查询 N · 补充 N 内容 · 撤销 N · 评价 N 满意|一般|不满意 [意见]
+    1 / 2 / 3 (or 满意 / 一般 / 不满意) right after the rating prompt of a resolved ticket
+    an image, voice, location, video or file within 10 minutes after a report: attached to it
+
+Permissions are the core's: only the reporter rates, supplements or withdraws (staff may look).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from cases import texts as core_texts
+from cases.lifecycle import decide
+from cases.model import FINAL_STATUSES, Action, Rating, Status
+from cases.service import actor_for, view_of
+from handlers import ticket_texts as T
+from handlers.base import CommandHandler, CommandMatch, Context, FunctionHandler, Handler
+from handlers.tickets import (
+    announcer,
+    find,
+    finish,
+    level_label,
+    refused,
+    resident_detail,
+    run,
+    status_label,
+    workflow,
+)
+from notify import texts as notify_texts
+from store.models import Ticket
+
+ATTACH_WINDOW = timedelta(minutes=10)
+MEDIA_KINDS = frozenset({"image", "voice", "location", "video", "file"})
+_RATING_ORDER = sorted(T.RATING_WORDS, key=len, reverse=True)
+
+
+def parse_rating(text: str) -> tuple[str | None, str]:
+    """``"不满意 太慢了"`` → ``("unsatisfied", "太慢了")``; ``(None, text)`` if no rating word."""
+    text = text.strip()
+    for word in _RATING_ORDER:
+        if text.startswith(word):
+            return T.RATING_WORDS[word], text[len(word):].strip(" ，,。:：")
+    return None, text
+
+
+def _query(ctx: Context, match: CommandMatch) -> str:
+    if match.number is None:
+        return _my_tickets(ctx)
+    ticket = find(ctx, match)
+    if ticket is None:
+        return refused(None)
+    decision = decide(view_of(ticket), Action.VIEW, actor_for(ctx.session, ctx.person))
+    if not decision.allowed:
+        ctx.reply(decision.reason or "", ticket_id=ticket.id)
+        return "refused:view"
+    ctx.reply(resident_detail(ctx, ticket), ticket_id=ticket.id)
+    return f"query:{ticket.id}"
+
+
+def _my_tickets(ctx: Context) -> str:
+    tickets = ctx.session.scalars(
+        select(Ticket).where(Ticket.reporter_id == ctx.person.id)
+        .order_by(Ticket.id.desc()).limit(10)
+    ).all()
+    if not tickets:
+        ctx.reply(T.MY_TICKETS_NONE)
+        return "query:0"
+    lines = [T.MY_TICKETS_HEAD.format(count=len(tickets))]
+    for ticket in tickets:
+        lines.append(T.MY_TICKET_LINE.format(
+            number=ticket.id, category=ctx.services.classifier.category_name(ticket.category),
+            status=status_label(ticket), text=ticket.text[:20]))
+    lines.append(T.MY_TICKETS_TAIL)
+    ctx.reply("\n".join(lines))
+    return f"query:{len(tickets)}"
+
+
+def _supplement(ctx: Context, match: CommandMatch) -> str:
+    outcome = run(ctx, match, Action.SUPPLEMENT, note=match.rest)
+    if not outcome:
+        return refused(outcome)
+    return finish(ctx, outcome, T.DONE_SUPPLEMENT.format(number=match.number))
+
+
+def _withdraw(ctx: Context, match: CommandMatch) -> str:
+    outcome = run(ctx, match, Action.WITHDRAW, note=match.rest)
+    if not outcome:
+        return refused(outcome)
+    return finish(ctx, outcome, T.DONE_WITHDRAW.format(number=match.number))
+
+
+def _rate_command(ctx: Context, match: CommandMatch) -> str:
+    rating, comment = parse_rating(match.rest)
+    if rating is None:
+        ctx.reply(T.USAGE_RATE)
+        return "usage:评价"
+    ticket = find(ctx, match)
+    if ticket is None:
+        return refused(None)
+    return rate(ctx, ticket, rating, comment)
+
+
+def rate(ctx: Context, ticket: Ticket, rating: str, comment: str) -> str:
+    """评单: close (满意/一般) or reopen one level up (不满意); tell the people concerned."""
+    outcome = workflow(ctx).act(ticket, Action.RATE, ctx.person, now=ctx.now, rating=rating,
+                                note=comment, source_message_id=ctx.inbound.id)
+    if not outcome:
+        ctx.reply(outcome.reason or "", ticket_id=ticket.id)
+        return refused(outcome)
+    if ticket.status == Status.DISPATCHED:
+        done = T.DONE_RATE_UNSATISFIED.format(
+            number=ticket.id, level=level_label(ticket.level),
+            handler=ticket.assignee.name if ticket.assignee else "")
+        announcer(ctx, ticket).announce(outcome, ctx.person)
+        ctx.reply(done, ticket_id=ticket.id)
+        return f"rate:{ticket.id}"
+    return finish(ctx, outcome, T.DONE_RATE.format(
+        number=ticket.id, rating=core_texts.RATING_LABELS[Rating(rating)]))
+
+
+def _awaiting_rating(ctx: Context) -> Ticket | None:
+    """The reporter's most recently resolved ticket that still waits for a rating."""
+    return ctx.session.scalar(
+        select(Ticket)
+        .where(Ticket.reporter_id == ctx.person.id, Ticket.status == Status.RESOLVED)
+        .order_by(Ticket.resolved_at.desc(), Ticket.id.desc())
+        .limit(1)
+    )
+
+
+def _is_short_rating(ctx: Context) -> tuple[Ticket, str] | None:
+    if ctx.message.kind != "text":
+        return None
+    rating = T.RATING_WORDS.get(ctx.text.strip(" 。.!！"))
+    if rating is None:
+        return None
+    ticket = _awaiting_rating(ctx)
+    return (ticket, rating) if ticket is not None else None
+
+
+def _short_rating(ctx: Context, found: tuple[Ticket, str]) -> str:
+    ticket, rating = found
+    locked = find(ctx, CommandMatch("评价", ticket.id, ""))
+    if locked is None:
+        return refused(None)
+    return rate(ctx, locked, rating, "")
+
+
+def _is_attachment(ctx: Context) -> Ticket | None:
+    if ctx.message.kind not in MEDIA_KINDS:
+        return None
+    return ctx.session.scalar(
+        select(Ticket)
+        .where(
+            Ticket.reporter_id == ctx.person.id,
+            Ticket.created_at >= ctx.now - ATTACH_WINDOW,
+            Ticket.status.not_in([str(s) for s in FINAL_STATUSES]),
+        )
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(1)
+    )
+
+
+def _attach(ctx: Context, ticket: Ticket) -> str:
+    message = ctx.message
+    kind = notify_texts.ATTACHMENT_KINDS.get(message.kind, message.kind)
+    data = {"attachment": message.kind, "media_id": message.media_id,
+            "location": message.location, "url": message.url}
+    outcome = workflow(ctx).act(ticket, Action.SUPPLEMENT, ctx.person, now=ctx.now,
+                                note=f"[{kind}]", source_message_id=ctx.inbound.id,
+                                data={k: v for k, v in data.items() if v})
+    if not outcome:
+        return refused(outcome)
+    return finish(ctx, outcome, T.DONE_ATTACHED.format(kind=kind, number=ticket.id))
+
+
+def _command(*verbs: str) -> Callable[[Context], bool]:
+    """Only the bare verb or the verb with a ticket number is a command; other text that
+    happens to start with the word (``查询一下医保怎么交``) stays free text."""
+    pattern = re.compile(rf"^/?(?:{'|'.join(verbs)})(?:\s*#?\s*\d+.*)?$", re.S)
+    return lambda ctx: bool(pattern.match(ctx.text))
+
+
+def resident_command_handlers() -> list[Handler]:
+    """The resident's ticket commands, for ``handlers.commands``."""
+    return [
+        CommandHandler(["查询", "查看", "我的工单"], _query,
+                       allowed=_command("查询", "查看", "我的工单")),
+        CommandHandler(["补充"], _supplement, needs_number=True, needs_text=True,
+                       usage=T.USAGE_SUPPLEMENT, allowed=_command("补充")),
+        CommandHandler(["撤销", "撤回"], _withdraw, needs_number=True, usage=T.USAGE_WITHDRAW,
+                       allowed=_command("撤销", "撤回")),
+        CommandHandler(["评价"], _rate_command, needs_number=True, usage=T.USAGE_RATE,
+                       allowed=_command("评价")),
+        FunctionHandler(_is_short_rating, _short_rating),
+        FunctionHandler(_is_attachment, _attach),
+    ]
+

@@ -1,0 +1,167 @@
+"""Shared pieces of the ticket commands: the workflow for a message, ticket look-up, rendering.
+
+Used by ``handlers.worker`` (staff) and ``handlers.resident_commands`` (residents).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from cases import texts as core_texts
+from cases.deadlines import SlaClock
+from cases.ladder import Level
+from cases.model import Action, Status
+from cases.service import Outcome, Workflow, active_stage, load
+from handlers import ticket_texts as T
+from handlers.base import CommandMatch, Context
+from nlp import Classification, mask_pii
+from notify.ticket_events import Announcer, title
+from notify.tickets import format_due
+from store.models import Person, Ticket, TicketEvent
+
+STAFF_ROLES = frozenset({"micro", "worker", "leader", "center", "county", "department", "admin"})
+
+
+def is_staff(ctx: Context) -> bool:
+    return ctx.person.role in STAFF_ROLES
+
+
+def workflow(ctx: Context) -> Workflow:
+    services = ctx.services
+    clock = SlaClock(services.settings.sla, services.calendar)
+    return Workflow(ctx.session, services.settings, clock)
+
+
+def announcer(ctx: Context, ticket: Ticket) -> Announcer:
+    name = ctx.services.classifier.category_name(ticket.category)
+    return Announcer(ctx.messenger, ctx.services.calendar.tz, name)
+
+
+def find(ctx: Context, match: CommandMatch) -> Ticket | None:
+    """The ticket the command names, row-locked for the change; replies when there is none."""
+    assert match.number is not None
+    ticket = load(ctx.session, match.number, lock=True)
+    if ticket is None:
+        ctx.reply(T.NOT_FOUND.format(number=match.number))
+    return ticket
+
+
+def run(ctx: Context, match: CommandMatch, action: Action, **kwargs: object) -> Outcome | None:
+    """Load, act, and on refusal reply with the reason; returns the outcome (None: no ticket)."""
+    ticket = find(ctx, match)
+    if ticket is None:
+        return None
+    outcome = workflow(ctx).act(
+        ticket, action, ctx.person, now=ctx.now, source_message_id=ctx.inbound.id,
+        **kwargs,  # type: ignore[arg-type]
+    )
+    if not outcome.allowed:
+        ctx.reply(outcome.reason or "", ticket_id=ticket.id)
+    return outcome
+
+
+def finish(ctx: Context, outcome: Outcome, confirmation: str) -> str:
+    """Tell everyone concerned, confirm to the actor, and name the outcome for the log."""
+    assert outcome.ticket is not None
+    announcer(ctx, outcome.ticket).announce(outcome, ctx.person)
+    ctx.reply(confirmation, ticket_id=outcome.ticket.id)
+    return f"{outcome.action}:{outcome.ticket.id}"
+
+
+def refused(outcome: Outcome | None) -> str:
+    if outcome is None:
+        return "ticket:not-found"
+    return f"refused:{outcome.action}"
+
+
+def due(ctx: Context, ticket: Ticket, column: str) -> str:
+    return format_due(getattr(ticket, column), ctx.services.calendar.tz)
+
+
+def status_label(ticket: Ticket) -> str:
+    return core_texts.STATUS_LABELS[Status(ticket.status)]
+
+
+def level_label(level: str) -> str:
+    try:
+        return core_texts.LEVEL_LABELS[Level(level)]
+    except ValueError:
+        return ""
+
+
+def explain(ctx: Context, ticket: Ticket) -> str:
+    """The classifier's explanation as stored with the ticket, in words."""
+    ex = ticket.classification or {}
+    if not ex:
+        return T.NO_EXPLANATION
+    found = Classification(
+        kind="request", category=ticket.category, second_category=ticket.second_category,
+        score=float(ex.get("scores", {}).get(ticket.category, 0.0)), urgent=ticket.urgent,
+        urgent_terms=tuple(ex.get("urgent_terms", ())), tier=ticket.tier,
+        department=ticket.department, faq=None, explanation=ex,
+    )
+    try:
+        return found.explain_text() or T.NO_EXPLANATION
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return T.NO_EXPLANATION
+
+
+def events_text(ctx: Context, ticket: Ticket, limit: int = 8, masked: bool = False) -> str:
+    rows = ctx.session.scalars(
+        select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+        .order_by(TicketEvent.id.desc()).limit(limit)
+    ).all()
+    tz = ctx.services.calendar.tz
+    lines = []
+    for row in reversed(rows):
+        actor = ctx.session.get(Person, row.actor_id) if row.actor_id else None
+        try:
+            label = core_texts.ACTION_LABELS[Action(row.action)]
+        except ValueError:
+            label = {"create": "制单", "attach": "补充附件"}.get(row.action, row.action)
+        note = f"：{row.note[:60]}" if row.note and row.action != "create" else ""
+        who = title(actor) if actor else T.SYSTEM_NAME
+        lines.append(T.DETAIL_EVENT.format(
+            when=format_due(row.created_at, tz), who=who, action=label,
+            note=mask_pii(note) if masked else note))
+    return "\n".join(lines)
+
+
+def detail(ctx: Context, ticket: Ticket) -> str:
+    """详情 for staff: everything, including the classification explanation and the deadlines."""
+    return T.DETAIL.format(
+        number=ticket.id,
+        category=ctx.services.classifier.category_name(ticket.category),
+        status=status_label(ticket),
+        text=ticket.text,
+        grid=ticket.grid.name if ticket.grid else "—",
+        reporter=ticket.reporter.name or ticket.reporter.userid,
+        level=level_label(ticket.level),
+        handler=ticket.assignee.name if ticket.assignee else "",
+        dispatch_due=due(ctx, ticket, "dispatch_due"),
+        accept_due=due(ctx, ticket, "accept_due"),
+        resolve_due=due(ctx, ticket, "resolve_due"),
+        provisional=T.DETAIL_PROVISIONAL if ticket.deadlines_provisional else "",
+        explain=explain(ctx, ticket),
+        events=events_text(ctx, ticket),
+    )
+
+
+def resident_detail(ctx: Context, ticket: Ticket) -> str:
+    """查询 N for the reporter: status, handler, the running deadline, recent steps."""
+    stage = active_stage(ticket)
+    when = ""
+    if stage is not None:
+        when = T.RESIDENT_DUE.format(
+            label=T.DUE_LABELS[stage[0].value],
+            due=format_due(stage[2], ctx.services.calendar.tz))
+    text = ticket.text if not ctx.message.in_group else mask_pii(ticket.text)
+    return T.RESIDENT_DETAIL.format(
+        number=ticket.id,
+        category=ctx.services.classifier.category_name(ticket.category),
+        status=status_label(ticket),
+        text=text[:80],
+        handler=title(ticket.assignee) if ticket.assignee else T.CENTER_NAME,
+        due=when,
+        events=events_text(ctx, ticket, limit=4, masked=ctx.message.in_group),
+    )

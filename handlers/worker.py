@@ -1,0 +1,203 @@
+"""Chat commands of the people who handle tickets (micro, worker, leader, centre, department):
+
+    接单 N · 进度 N 内容 · 办结 N 说明 · 上报 N 原因 · 转派 N 姓名 · 退回 N 原因
+    详情 N · 任务 · 派单 N 姓名/网格 (centre and leaders: triage of returned or new tickets)
+
+Forgiving as people type (``接单12``, ``接单 #12``, ``接单　１２``); a task card button sends the
+same text. A resident who types one of these words with a number is refused by the core with the
+reason; without a number the words stay free text (``上报一下楼道的问题`` is a report).
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import or_, select
+
+from cases.lifecycle import decide
+from cases.model import Action, Status
+from cases.permissions import can_view
+from cases.service import active_stage, actor_for, view_of
+from handlers import ticket_texts as T
+from handlers.base import CommandHandler, CommandMatch, Context, Handler
+from handlers.tickets import (
+    detail,
+    due,
+    find,
+    finish,
+    is_staff,
+    level_label,
+    refused,
+    run,
+    status_label,
+    workflow,
+)
+from notify.ticket_events import title
+from notify.tickets import format_due
+from store.models import Grid, Person, Ticket
+
+_NUMBERED = re.compile(r"^/?\D{2,3}\s*#?\s*\d")
+
+
+def staff_or_numbered(ctx: Context) -> bool:
+    """Staff always; others only when a ticket number follows the verb."""
+    return is_staff(ctx) or bool(_NUMBERED.match(ctx.text))
+
+
+def _accept(ctx: Context, match: CommandMatch) -> str:
+    outcome = run(ctx, match, Action.ACCEPT)
+    if not outcome:
+        return refused(outcome)
+    assert outcome.ticket is not None
+    return finish(ctx, outcome, T.DONE_ACCEPT.format(
+        number=outcome.ticket.id, due=due(ctx, outcome.ticket, "resolve_due")))
+
+
+def _progress(ctx: Context, match: CommandMatch) -> str:
+    outcome = run(ctx, match, Action.PROGRESS, note=match.rest)
+    if not outcome:
+        return refused(outcome)
+    return finish(ctx, outcome, T.DONE_PROGRESS.format(number=match.number))
+
+
+def _resolve(ctx: Context, match: CommandMatch) -> str:
+    outcome = run(ctx, match, Action.RESOLVE, note=match.rest)
+    if not outcome:
+        return refused(outcome)
+    return finish(ctx, outcome, T.DONE_RESOLVE.format(number=match.number))
+
+
+def _escalate(ctx: Context, match: CommandMatch) -> str:
+    outcome = run(ctx, match, Action.ESCALATE, note=match.rest)
+    if not outcome:
+        return refused(outcome)
+    ticket = outcome.ticket
+    assert ticket is not None
+    return finish(ctx, outcome, T.DONE_ESCALATE.format(
+        number=ticket.id, level=level_label(ticket.level),
+        handler=ticket.assignee.name if ticket.assignee else ""))
+
+
+def _return(ctx: Context, match: CommandMatch) -> str:
+    outcome = run(ctx, match, Action.RETURN, note=match.rest)
+    if not outcome:
+        return refused(outcome)
+    return finish(ctx, outcome, T.DONE_RETURN.format(number=match.number))
+
+
+def staff_named(ctx: Context, name: str) -> Person | None:
+    """An active staff member by name or WeCom id."""
+    name = name.strip().split(" ")[0] if name.strip() else ""
+    if not name:
+        return None
+    return ctx.session.scalar(
+        select(Person)
+        .where(or_(Person.name == name, Person.userid == name), Person.active.is_(True),
+               Person.role != "resident")
+        .order_by(Person.id)
+    )
+
+
+def _transfer(ctx: Context, match: CommandMatch) -> str:
+    person = staff_named(ctx, match.rest)
+    if person is None:
+        ctx.reply(T.NOBODY_NAMED.format(name=match.rest))
+        return "transfer:unknown-person"
+    outcome = run(ctx, match, Action.TRANSFER, to=person)
+    if not outcome:
+        return refused(outcome)
+    return finish(ctx, outcome, T.DONE_TRANSFER.format(number=match.number, handler=title(person)))
+
+
+def _dispatch(ctx: Context, match: CommandMatch) -> str:
+    target = match.rest.strip()
+    person = staff_named(ctx, target)
+    grid = None
+    if person is None:
+        grid = ctx.session.scalar(
+            select(Grid).where(or_(Grid.name == target, Grid.code == target)).order_by(Grid.id))
+        if grid is None:
+            ctx.reply(T.NOBODY_NAMED.format(name=target))
+            return "dispatch:unknown-target"
+    ticket = find(ctx, match)
+    if ticket is None:
+        return refused(None)
+    outcome = workflow(ctx).dispatch_to(ticket, ctx.person, now=ctx.now, person=person, grid=grid,
+                                        source_message_id=ctx.inbound.id)
+    if not outcome:
+        ctx.reply(outcome.reason or T.NO_HANDLER_IN_GRID.format(name=target), ticket_id=ticket.id)
+        return refused(outcome)
+    return finish(ctx, outcome, T.DONE_DISPATCH.format(
+        number=ticket.id, handler=title(ticket.assignee),
+        grid=ticket.grid.name if ticket.grid else "—", due=due(ctx, ticket, "accept_due")))
+
+
+def _detail(ctx: Context, match: CommandMatch) -> str:
+    ticket = find(ctx, match)
+    if ticket is None:
+        return refused(None)
+    decision = decide(view_of(ticket), Action.VIEW, actor_for(ctx.session, ctx.person))
+    if not decision.allowed:
+        ctx.reply(decision.reason or "", ticket_id=ticket.id)
+        return "refused:view"
+    ctx.reply(detail(ctx, ticket), ticket_id=ticket.id)
+    return f"detail:{ticket.id}"
+
+
+def _tasks(ctx: Context, _match: CommandMatch) -> str:
+    """My open tickets, the most urgent (earliest running deadline) first."""
+    mine = Ticket.assignee_id == ctx.person.id
+    open_ = Ticket.status.in_([Status.DISPATCHED, Status.ACCEPTED])
+    query = select(Ticket).where(mine, open_)
+    if ctx.person.role in ("center", "admin"):
+        triage = Ticket.status.in_([Status.CREATED, Status.RETURNED])
+        query = select(Ticket).where(or_(mine & open_, triage))
+    actor = actor_for(ctx.session, ctx.person)
+    tickets = [t for t in ctx.session.scalars(query) if can_view(actor, view_of(t))]
+    if not tickets:
+        ctx.reply(T.TASKS_NONE)
+        return "tasks:0"
+    tz = ctx.services.calendar.tz
+    staged = []
+    for ticket in tickets:
+        stage = active_stage(ticket)
+        staged.append((stage[2] if stage else ticket.created_at, ticket, stage))
+    staged.sort(key=lambda item: (item[0], item[1].id))
+    lines = [T.TASKS_HEAD.format(count=len(staged))]
+    for when, ticket, stage in staged[:20]:
+        lines.append(T.TASK_LINE.format(
+            number=ticket.id, category=ctx.services.classifier.category_name(ticket.category),
+            status=status_label(ticket),
+            label=T.DUE_LABELS[stage[0].value] if stage else "",
+            due=format_due(when, tz) if stage else "",
+            overdue=T.TASK_OVERDUE if stage and when <= ctx.now else ""))
+    ctx.reply("\n".join(lines))
+    return f"tasks:{len(staged)}"
+
+
+def worker_handlers() -> list[Handler]:
+    """The staff commands, for ``handlers.commands``."""
+    numbered = staff_or_numbered
+    return [
+        CommandHandler(["接单"], _accept, needs_number=True, usage=T.USAGE_ACCEPT,
+                       allowed=numbered),
+        CommandHandler(["进度"], _progress, needs_number=True, needs_text=True,
+                       usage=T.USAGE_PROGRESS, allowed=numbered),
+        CommandHandler(["办结"], _resolve, needs_number=True, needs_text=True,
+                       usage=T.USAGE_RESOLVE, allowed=numbered),
+        CommandHandler(["上报"], _escalate, needs_number=True, needs_text=True,
+                       usage=T.USAGE_ESCALATE, allowed=numbered),
+        CommandHandler(["转派"], _transfer, needs_number=True, needs_text=True,
+                       usage=T.USAGE_TRANSFER, allowed=numbered),
+        CommandHandler(["退回"], _return, needs_number=True, needs_text=True,
+                       usage=T.USAGE_RETURN, allowed=numbered),
+        CommandHandler(["派单"], _dispatch, needs_number=True, needs_text=True,
+                       usage=T.USAGE_DISPATCH, allowed=numbered),
+        CommandHandler(["详情"], _detail, needs_number=True, usage=T.USAGE_DETAIL,
+                       allowed=numbered),
+        CommandHandler(["任务", "我的任务", "待办"], _tasks, allowed=_tasks_only),
+    ]
+
+
+def _tasks_only(ctx: Context) -> bool:
+    return is_staff(ctx) and ctx.text.lstrip("/") in ("任务", "我的任务", "待办")

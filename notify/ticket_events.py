@@ -1,0 +1,176 @@
+"""Tell the people concerned what just happened to a ticket (an ``Outcome`` of the workflow).
+
+One function, :func:`announce`, used by the chat commands and by the SLA sweep alike: the
+resident hears about acceptance, progress, resolution (with the rating prompt), escalation,
+transfer and reopening; a new handler gets the task card plus the reason; the previous handler
+is told where the ticket went. Outbox keys carry the audit event id, so a message exists once per
+event. The actor's own confirmation is the chat handler's business, not this module's.
+"""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cases import texts as core_texts
+from cases.ladder import Level
+from cases.model import Action, Rating, Role, Status
+from cases.service import Outcome
+from nlp import mask_pii
+from notify import texts
+from notify.messenger import Messenger
+from notify.tickets import format_due, send_dispatch
+from store.models import Person, Ticket
+from store.roster import people_with_role
+
+
+def title(person: Person | None) -> str:
+    """``网格员李娟``; ``综治中心`` for nobody."""
+    if person is None:
+        return texts.CENTER_NAME
+    try:
+        label = core_texts.ROLE_LABELS[Role(person.role)]
+    except ValueError:
+        label = ""
+    if person.role in (Role.DEPARTMENT, Role.ADMIN, Role.RESIDENT):
+        label = ""
+    return f"{label}{person.name or person.userid}"
+
+
+def level_label(level: str) -> str:
+    try:
+        return core_texts.LEVEL_LABELS[Level(level)]
+    except ValueError:
+        return ""
+
+
+class Announcer:
+    """Writes the notifications of one outcome into the outbox of the current transaction."""
+
+    def __init__(self, messenger: Messenger, tz: tzinfo, category_name: str) -> None:
+        self.messenger = messenger
+        self.tz = tz
+        self.category_name = category_name
+
+    def _key(self, outcome: Outcome, tag: str, person: Person) -> str:
+        event_id = outcome.event.id if outcome.event is not None else 0
+        assert outcome.ticket is not None
+        return f"t{outcome.ticket.id}:e{event_id}:{tag}:{person.userid}"
+
+    def _tell(self, outcome: Outcome, tag: str, person: Person | None, text: str,
+              urgent: bool = False) -> None:
+        if person is None or outcome.ticket is None:
+            return
+        self.messenger.text_to(person, key=self._key(outcome, tag, person), text=text,
+                               ticket_id=outcome.ticket.id, urgent=urgent)
+
+    def _card(self, outcome: Outcome, person: Person | None) -> None:
+        if person is None or outcome.ticket is None:
+            return
+        send_dispatch(self.messenger, outcome.ticket, person, self.category_name, self.tz,
+                      key=self._key(outcome, "card", person))
+
+    def resident(self, outcome: Outcome, text: str) -> None:
+        assert outcome.ticket is not None
+        self._tell(outcome, "resident", outcome.ticket.reporter, text)
+
+    def announce(self, outcome: Outcome, actor: Person | None, *, reason: str = "") -> None:
+        """Everything others must hear about ``outcome`` (nothing for a refusal)."""
+        ticket = outcome.ticket
+        if not outcome.allowed or ticket is None or outcome.event is None:
+            return
+        n = ticket.id
+        action = outcome.action
+        note = outcome.event.note
+        source = title(actor) if actor is not None else texts.SYSTEM_SOURCE
+        handler = ticket.assignee
+        if action is Action.ACCEPT:
+            self.resident(outcome, texts.TO_RESIDENT_ACCEPTED.format(
+                number=n, handler=title(handler), due=format_due(ticket.resolve_due, self.tz)))
+        elif action is Action.PROGRESS:
+            self.resident(outcome, texts.TO_RESIDENT_PROGRESS.format(
+                number=n, handler=title(actor), note=note))
+        elif action is Action.RESOLVE:
+            self.resident(outcome, texts.TO_RESIDENT_RESOLVED.format(number=n, note=note))
+            self._duplicates_resolved(outcome, note)
+        elif action is Action.ESCALATE:
+            self._escalated(outcome, source, reason or note)
+        elif action is Action.RATE:
+            self._rated(outcome, note)
+        elif action in (Action.TRANSFER, Action.DISPATCH):
+            self._card(outcome, outcome.new_assignee or handler)
+            if action is Action.TRANSFER:
+                self._tell(outcome, "new", outcome.new_assignee or handler,
+                           texts.TO_HANDLER_TRANSFERRED.format(number=n, source=source))
+            previous = outcome.previous_assignee
+            if previous is not None and actor is not None and previous.id != actor.id:
+                self._tell(outcome, "previous", previous, texts.TO_PREVIOUS_TRANSFERRED.format(
+                    number=n, source=source, handler=title(handler)))
+            template = (texts.TO_RESIDENT_TRANSFERRED if action is Action.TRANSFER
+                        else texts.TO_RESIDENT_DISPATCHED)
+            self.resident(outcome, template.format(
+                number=n, handler=title(handler), due=format_due(ticket.accept_due, self.tz)))
+        elif action is Action.RETURN:
+            session = self.messenger.session
+            for person in people_with_role(session, "center"):
+                self._tell(outcome, "center", person, texts.TO_CENTER_RETURNED.format(
+                    number=n, source=source, reason=note))
+            self.resident(outcome, texts.TO_RESIDENT_RETURNED.format(number=n))
+        elif action is Action.SUPPLEMENT:
+            self._tell(outcome, "handler", handler, texts.TO_HANDLER_SUPPLEMENT.format(
+                number=n, note=note))
+        elif action is Action.WITHDRAW:
+            self._tell(outcome, "handler", handler, texts.TO_HANDLER_WITHDRAWN.format(number=n))
+        elif action is Action.CLOSE_UNRATED:
+            days = outcome.event.data.get("rating_days", 3)
+            self.resident(outcome, texts.TO_RESIDENT_CLOSED_UNRATED.format(number=n, days=days))
+
+    def _escalated(self, outcome: Outcome, source: str, reason: str) -> None:
+        ticket = outcome.ticket
+        assert ticket is not None
+        n, handler, level = ticket.id, ticket.assignee, level_label(ticket.level)
+        self._card(outcome, handler)
+        self._tell(outcome, "new", handler, texts.TO_HANDLER_ESCALATED.format(
+            number=n, source=source, reason=reason), urgent=ticket.urgent)
+        previous = outcome.previous_assignee
+        if previous is not None and (handler is None or previous.id != handler.id):
+            self._tell(outcome, "previous", previous, texts.TO_PREVIOUS_ESCALATED.format(
+                number=n, level=level, handler=(handler.name if handler else ""), reason=reason))
+        self.resident(outcome, texts.TO_RESIDENT_ESCALATED.format(
+            number=n, level=level, handler=(handler.name if handler else ""),
+            reason=mask_pii(reason)))
+
+    def _rated(self, outcome: Outcome, comment: str) -> None:
+        ticket = outcome.ticket
+        assert ticket is not None
+        n = ticket.id
+        rating = Rating(ticket.rating) if ticket.rating else Rating.UNRATED
+        label = core_texts.RATING_LABELS[rating]
+        extra = f"（{comment}）" if comment else ""
+        if ticket.status != Status.DISPATCHED:
+            self._tell(outcome, "handler", ticket.assignee, texts.TO_HANDLER_RATED.format(
+                number=n, rating=label, comment=extra))
+            return
+        handler = ticket.assignee
+        self._card(outcome, handler)
+        self._tell(outcome, "new", handler, texts.TO_HANDLER_REOPENED.format(
+            number=n, comment=comment or "—"))
+        previous = outcome.previous_assignee
+        if previous is not None and (handler is None or previous.id != handler.id):
+            self._tell(outcome, "previous", previous, texts.TO_HANDLER_RATED.format(
+                number=n, rating=label, comment=extra))
+
+    def _duplicates_resolved(self, outcome: Outcome, note: str) -> None:
+        ticket = outcome.ticket
+        assert ticket is not None
+        session: Session = self.messenger.session
+        twins = session.scalars(
+            select(Ticket).where(Ticket.duplicate_of_id == ticket.id).order_by(Ticket.id)
+        ).all()
+        for twin in twins:
+            if twin.reporter_id == ticket.reporter_id:
+                continue
+            self._tell(outcome, f"dup{twin.id}", twin.reporter, texts.TO_DUPLICATE_RESOLVED.format(
+                own=twin.id, number=ticket.id, note=note))
