@@ -19,7 +19,7 @@ from cases.calendar import WorkCalendar
 from cases.ladder import Handler, Level, first_handler, handler_for
 from settings.model import Settings
 from store.models import Grid, GroupChat, Person, Ticket, TicketEvent
-from store.roster import duties, grid_by_code, grid_path, people_by_ids
+from store.roster import RosterIndex, people_by_ids
 
 
 @dataclass(frozen=True)
@@ -55,16 +55,14 @@ def _place(reporter: Person, group: GroupChat | None) -> Grid | None:
 
 
 def _first_handler(
-    session: Session, settings: Settings, grid: Grid | None, request: Request
+    roster: RosterIndex, settings: Settings, grid: Grid | None, request: Request
 ) -> tuple[Handler | None, bool]:
-    roster = duties(session)
     if grid is None or request.category == "other":
-        center = grid_by_code(session, settings.center_grid)
-        path = tuple(g.code for g in grid_path(center))
-        return first_handler(path, roster, Level.CENTER), True
-    path = tuple(g.code for g in grid_path(grid))
+        center = roster.by_code[settings.center_grid]
+        return first_handler(roster.path_codes(center.id), roster.duties, Level.CENTER), True
+    path = roster.path_codes(grid.id)
     start = Level(settings.sla.first_level.get(request.tier, Level.WORKER.value))
-    return first_handler(path, roster, start), False
+    return first_handler(path, roster.duties, start), False
 
 
 def open_ticket(
@@ -72,6 +70,7 @@ def open_ticket(
     *,
     settings: Settings,
     calendar: WorkCalendar,
+    roster: RosterIndex,
     reporter: Person,
     group: GroupChat | None,
     request: Request,
@@ -119,7 +118,7 @@ def open_ticket(
         )
     )
 
-    handler, triage = _first_handler(session, settings, grid, request)
+    handler, triage = _first_handler(roster, settings, grid, request)
     person = people_by_ids(session, handler.person_ids[:1])[0] if handler else None
     alert: tuple[Person, ...] = ()
     if person is not None:
@@ -149,7 +148,7 @@ def open_ticket(
             )
         )
     if request.urgent and grid is not None:
-        leaders = handler_for(Level.LEADER, tuple(g.code for g in grid_path(grid)), duties(session))
+        leaders = handler_for(Level.LEADER, roster.path_codes(grid.id), roster.duties)
         if leaders is not None:
             alert = tuple(p for p in people_by_ids(session, leaders.person_ids) if p is not person)
     session.flush()

@@ -88,6 +88,7 @@ def _open_ticket(ctx: Context, found: Classification) -> str:
         ctx.session,
         settings=services.settings,
         calendar=services.calendar,
+        roster=services.roster.get(ctx.session),
         reporter=ctx.person,
         group=ctx.group,
         request=Request(

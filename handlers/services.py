@@ -6,15 +6,17 @@ from dataclasses import dataclass
 from cases.calendar import WorkCalendar
 from nlp import Classifier, load_classifier
 from settings.model import Settings
+from store.roster import RosterCache
 
 
 @dataclass(frozen=True)
 class Services:
-    """Settings plus the loaded classifier and the working-day calendar."""
+    """Settings, the loaded classifier, the working-day calendar and the roster cache."""
 
     settings: Settings
     classifier: Classifier
     calendar: WorkCalendar
+    roster: RosterCache
 
 
 def build_services(settings: Settings) -> Services:
@@ -26,4 +28,5 @@ def build_services(settings: Settings) -> Services:
         threshold=settings.classifier.threshold,
     )
     calendar = WorkCalendar.from_settings(settings.calendar, settings.sla)
-    return Services(settings=settings, classifier=classifier, calendar=calendar)
+    return Services(settings=settings, classifier=classifier, calendar=calendar,
+                    roster=RosterCache())

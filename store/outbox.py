@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Insert, select
 from sqlalchemy.orm import Session
 
 from store.clock import utcnow
 from store.models import OutboxMessage
+
+
+@lru_cache(maxsize=4)
+def _insert_ignoring_duplicates(dialect: str) -> Insert:
+    """INSERT … ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, for this dialect."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - GridBot supports SQLite and PostgreSQL
+        raise NotImplementedError(f"no idempotent insert for {dialect}")
+    return (
+        insert(OutboxMessage)
+        .on_conflict_do_nothing(index_elements=[OutboxMessage.idempotency_key])
+        .returning(OutboxMessage.id)
+    )
 
 
 def enqueue(
@@ -24,33 +40,26 @@ def enqueue(
     urgent: bool = False,
     ticket_id: int | None = None,
     not_before: datetime | None = None,
-) -> OutboxMessage:
-    """Add one outgoing message unless a message with ``key`` exists; return the row either way.
+) -> int:
+    """Add one outgoing message unless a message with ``key`` exists; the row's id either way.
 
     The row commits or rolls back with the caller's transaction, so a message exists if and only
     if the change that caused it does. A concurrent writer of the same key loses quietly.
     """
-    existing = session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == key))
-    if existing is not None:
-        return existing
-    row = OutboxMessage(
-        idempotency_key=key,
-        channel=channel,
-        target=target,
-        msgtype=msgtype,
-        payload=payload,
-        urgent=urgent,
-        ticket_id=ticket_id,
-        next_attempt_at=not_before or utcnow(),
-    )
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        found = session.scalar(
-            select(OutboxMessage).where(OutboxMessage.idempotency_key == key)
-        )
-        if found is None:
-            raise
-        return found
-    return row
+    statement = _insert_ignoring_duplicates(session.get_bind().dialect.name)
+    new_id = session.execute(
+        statement,
+        {
+            "idempotency_key": key,
+            "channel": channel,
+            "target": target,
+            "msgtype": msgtype,
+            "payload": payload,
+            "urgent": urgent,
+            "ticket_id": ticket_id,
+            "next_attempt_at": not_before or utcnow(),
+        },
+    ).scalar_one_or_none()
+    if new_id is not None:
+        return new_id
+    return session.scalar(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key))

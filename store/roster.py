@@ -8,7 +8,10 @@ point at them). The look-ups answer plain questions; deciding who should handle 
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -158,3 +161,64 @@ def people_with_role(session: Session, role: str) -> list[Person]:
     return list(
         session.scalars(select(Person).where(Person.role == role, Person.active.is_(True)))
     )
+
+
+@dataclass(frozen=True)
+class GridInfo:
+    """A grid node as plain data (no session needed)."""
+
+    id: int
+    code: str
+    name: str
+    level: str
+    parent_id: int | None
+
+
+@dataclass(frozen=True)
+class RosterIndex:
+    """The grid tree and the duties on it, read in two queries, for the hot path."""
+
+    grids: dict[int, GridInfo]
+    by_code: dict[str, GridInfo]
+    duties: dict[str, dict[str, list[int]]]
+
+    def path_codes(self, grid_id: int | None) -> tuple[str, ...]:
+        """Codes from the root down to ``grid_id`` (empty for None)."""
+        codes: list[str] = []
+        while grid_id is not None:
+            info = self.grids[grid_id]
+            codes.append(info.code)
+            grid_id = info.parent_id
+        return tuple(reversed(codes))
+
+
+def load_index(session: Session) -> RosterIndex:
+    grids = {
+        row.id: GridInfo(row.id, row.code, row.name, row.level, row.parent_id)
+        for row in session.execute(
+            select(Grid.id, Grid.code, Grid.name, Grid.level, Grid.parent_id)
+        )
+    }
+    return RosterIndex(grids, {g.code: g for g in grids.values()}, duties(session))
+
+
+class RosterCache:
+    """A :class:`RosterIndex` reloaded at most every ``ttl`` seconds (the roster changes when
+    config is synced, rarely; every process picks the change up within ``ttl``)."""
+
+    def __init__(self, ttl: float = 30.0) -> None:
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._index: RosterIndex | None = None
+        self._loaded_at = 0.0
+
+    def get(self, session: Session) -> RosterIndex:
+        with self._lock:
+            if self._index is None or time.monotonic() - self._loaded_at > self.ttl:
+                self._index = load_index(session)
+                self._loaded_at = time.monotonic()
+            return self._index
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._index = None
