@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cases import texts as core_texts
 from cases.deadlines import SlaClock, Stage
 from cases.ladder import Handler, Level, escalation_target, first_handler, level_for_role
 from cases.lifecycle import Decision, decide, refuse
@@ -169,6 +170,11 @@ class Workflow:
             handler = self.next_handler(ticket)
             if handler is not None:
                 kwargs = {"level": handler.level, "assignee_id": handler.person_ids[0]}
+            elif action is Action.ESCALATE:
+                # nobody on duty above: refuse rather than leave the ticket with no one
+                return Outcome(False, action, ticket, reason=core_texts.top_of_ladder(ticket.id))
+            else:  # 不满意 at the top: reopened at the same level, same handler
+                kwargs = {"level": ticket.level, "assignee_id": ticket.assignee_id}
         if action is Action.TRANSFER and to is not None:
             kwargs["to"] = self.actor(to)
         decision = decide(

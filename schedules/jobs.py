@@ -35,6 +35,8 @@ JOBS: tuple[JobSpec, ...] = (
     # deadline reminders at 09:00 on the T-n working days
     JobSpec("notices.remind", {"trigger": "interval", "seconds": 60},
             "schedules.notice_jobs:fire_reminders"),
+    # SLA clocks: reminders, escalation of overdue stages, 未评价 (schedules.sla)
+    JobSpec("sla.sweep", {"trigger": "interval", "seconds": 60}, "schedules.sla:run_sweep"),
     # the outbox delivery loop (more workers may run beside it: `bot.py worker`)
     JobSpec("outbox.deliver", {"trigger": "interval", "seconds": 5},
             "schedules.notice_jobs:deliver_outbox", misfire_grace_time=30),

@@ -1,0 +1,232 @@
+"""The SLA sweep: reminders before each due time, escalation when a stage is overdue, 未评价.
+
+``sweep(source, services, now)`` looks at every ticket with a running clock, each in a
+transaction of its own:
+
+* a provisional deadline is computed again from its start (calendar data may have appeared);
+* a stage past due (dispatch, accept, resolve) escalates the ticket one level up the ladder
+  (micro → worker → leader → centre → county), telling the new handler (with the reason), the
+  previous one and the resident;
+* otherwise the latest reminder point (``SlaClock.reminder_times``) that has passed reminds the
+  handler (earlier missed points are not sent late);
+* a resolved ticket whose rating did not come within ``rating_days`` working days is closed as
+  未评价 (``unrated``).
+
+Exactly once: every reminder and escalation inserts a ``ClockMark`` unique on
+``(ticket_id, stage, kind, due_at)`` in the same transaction as its change and its outbox rows.
+The ticket row is locked ``FOR UPDATE SKIP LOCKED`` (PostgreSQL); a concurrent sweep that gets
+there second skips the ticket, or fails on the unique mark and rolls back. A restart re-reads the
+marks from the database, so nothing is repeated and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from cases.deadlines import SlaClock, Stage
+from cases.ladder import Level, handler_for
+from cases.model import Action, Actor, Status
+from cases.service import Workflow, active_stage, ladder_path
+from handlers.services import Services
+from notify import Messenger
+from notify import texts as T
+from notify.ticket_events import Announcer
+from notify.tickets import format_due
+from store.clock import utcnow
+from store.models import Person, Ticket
+from store.roster import duties, people_by_ids
+from store.sla import ClockMark
+
+if TYPE_CHECKING:
+    from schedules.context import JobContext
+
+log = logging.getLogger(__name__)
+
+_CLOCKED = (Status.CREATED, Status.RETURNED, Status.DISPATCHED, Status.ACCEPTED, Status.RESOLVED)
+
+
+@dataclass
+class SweepReport:
+    """What one sweep did (counts by kind; tickets skipped because another sweep held them)."""
+
+    reminded: list[int] = field(default_factory=list)
+    escalated: list[int] = field(default_factory=list)
+    closed_unrated: list[int] = field(default_factory=list)
+    recomputed: list[int] = field(default_factory=list)
+    skipped: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"reminded": len(self.reminded), "escalated": len(self.escalated),
+                "closed_unrated": len(self.closed_unrated),
+                "recomputed": len(self.recomputed), "skipped": self.skipped}
+
+
+def _factory(source: Any) -> sessionmaker[Session]:
+    return source.session_factory if hasattr(source, "session_factory") else source
+
+
+def run_sweep(context: JobContext) -> dict[str, Any]:
+    """The scheduler's job (every minute): one sweep at the current time, then wake delivery."""
+    report = sweep(context, context.services, utcnow())
+    context.runtime.wake_delivery.set()
+    return report.as_dict()
+
+
+def sweep(source: Any, services: Services, now: datetime) -> SweepReport:
+    """Run every due clock once; ``source`` is a session factory or anything with one."""
+    factory = _factory(source)
+    with factory() as session:
+        ids = list(session.scalars(
+            select(Ticket.id).where(Ticket.status.in_([str(s) for s in _CLOCKED]))
+            .order_by(Ticket.id)
+        ))
+    report = SweepReport()
+    for ticket_id in ids:
+        try:
+            with factory() as session, session.begin():
+                _TicketSweep(session, services, now, report).run(ticket_id)
+        except (IntegrityError, OperationalError) as error:
+            # another sweep did (or is doing) this one: its mark wins, ours rolled back
+            log.info("sla sweep: ticket %s left to a concurrent sweep (%s)", ticket_id,
+                     type(error).__name__)
+            report.skipped += 1
+    return report
+
+
+class _TicketSweep:
+    """The clocks of one ticket, inside the caller's transaction."""
+
+    def __init__(self, session: Session, services: Services, now: datetime,
+                 report: SweepReport) -> None:
+        self.session = session
+        self.services = services
+        self.now = now
+        self.report = report
+        self.clock = SlaClock(services.settings.sla, services.calendar)
+        self.workflow = Workflow(session, services.settings, self.clock)
+
+    def run(self, ticket_id: int) -> None:
+        ticket = self.session.scalar(
+            select(Ticket).where(Ticket.id == ticket_id).with_for_update(skip_locked=True)
+        )
+        if ticket is None:
+            self.report.skipped += 1
+            return
+        if ticket.status == Status.RESOLVED:
+            self._rating(ticket)
+            return
+        stage = active_stage(ticket)
+        if stage is None:
+            return
+        name, start, due = stage
+        if ticket.deadlines_provisional:
+            due = self._recompute(ticket, name, start, due)
+        if self.now >= due:
+            self._overdue(ticket, name, due)
+            return
+        passed = [p for p in self.clock.reminder_times(start, due) if p <= self.now]
+        if passed:
+            self._remind(ticket, name, passed[-1], due)
+
+    # -- marks ----------------------------------------------------------------------------------
+
+    def _mark(self, ticket: Ticket, stage: Stage, kind: str, at: datetime) -> bool:
+        """Insert the mark; False when it is there already (done before)."""
+        exists = self.session.scalar(
+            select(ClockMark.id).where(
+                ClockMark.ticket_id == ticket.id, ClockMark.stage == str(stage),
+                ClockMark.kind == kind, ClockMark.due_at == at,
+            )
+        )
+        if exists is not None:
+            return False
+        self.session.add(ClockMark(ticket_id=ticket.id, stage=str(stage), kind=kind, due_at=at,
+                                   created_at=self.now))
+        self.session.flush()  # a concurrent twin fails here (unique) and rolls back
+        return True
+
+    # -- what the clocks do ----------------------------------------------------------------------
+
+    def _recompute(self, ticket: Ticket, stage: Stage, start: datetime, due: datetime) -> datetime:
+        result = self.clock.recompute(stage, start, due, ticket.tier)
+        ticket.deadlines_provisional = not result.final
+        if not result.changed:
+            return due
+        column = {Stage.DISPATCH: "dispatch_due", Stage.ACCEPT: "accept_due",
+                  Stage.RESOLVE: "resolve_due"}[stage]
+        setattr(ticket, column, result.new.at)
+        self.report.recomputed.append(ticket.id)
+        for person in self._handlers(ticket):
+            Messenger(self.session).text_to(
+                person, key=f"t{ticket.id}:moved:{stage}:{result.new.at.isoformat()}:{person.userid}",
+                text=T.DEADLINE_MOVED.format(number=ticket.id, due=self._fmt(result.new.at)),
+                ticket_id=ticket.id)
+        return result.new.at
+
+    def _remind(self, ticket: Ticket, stage: Stage, point: datetime, due: datetime) -> None:
+        if not self._mark(ticket, stage, "remind", point):
+            return
+        text = T.REMINDER.format(
+            number=ticket.id, category=self._category(ticket), due=self._fmt(due),
+            verb=T.STAGE_VERBS[str(stage)])
+        for person in self._handlers(ticket):
+            Messenger(self.session).text_to(
+                person, key=f"t{ticket.id}:remind:{stage}:{point.isoformat()}:{person.userid}",
+                text=text, ticket_id=ticket.id, urgent=ticket.urgent)
+        self.report.reminded.append(ticket.id)
+
+    def _overdue(self, ticket: Ticket, stage: Stage, due: datetime) -> None:
+        if not self._mark(ticket, stage, "overdue", due):
+            return
+        reason = T.OVERDUE_REASONS[str(stage)] + f"（{self._fmt(due)}）"
+        outcome = self.workflow.act(
+            ticket, Action.ESCALATE, Actor.system(), now=self.now, note=reason,
+            data={"overdue_stage": str(stage), "due": due.isoformat()},
+        )
+        if not outcome.allowed:
+            log.warning("sla sweep: ticket %s overdue but not escalated: %s", ticket.id,
+                        outcome.reason)
+            return
+        Announcer(Messenger(self.session), self.services.calendar.tz,
+                  self._category(ticket)).announce(outcome, None, reason=reason)
+        self.report.escalated.append(ticket.id)
+
+    def _rating(self, ticket: Ticket) -> None:
+        due = self.workflow.rating_due(ticket)
+        if due is None or self.now < due:
+            return
+        if not self._mark(ticket, Stage.RATING, "overdue", due):
+            return
+        outcome = self.workflow.act(
+            ticket, Action.CLOSE_UNRATED, Actor.system(), now=self.now,
+            data={"rating_days": self.services.settings.sla.rating_days},
+        )
+        if outcome.allowed:
+            Announcer(Messenger(self.session), self.services.calendar.tz,
+                      self._category(ticket)).announce(outcome, None)
+            self.report.closed_unrated.append(ticket.id)
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _handlers(self, ticket: Ticket) -> list[Person]:
+        """Who a reminder goes to: the assignee, else the centre on duty for the ticket."""
+        if ticket.assignee is not None:
+            return [ticket.assignee]
+        path = ladder_path(self.session, self.services.settings, ticket)
+        level = Level(ticket.level) if ticket.level else Level.CENTER
+        found = handler_for(level, path, duties(self.session)) or handler_for(
+            Level.CENTER, path, duties(self.session))
+        return people_by_ids(self.session, found.person_ids) if found else []
+
+    def _category(self, ticket: Ticket) -> str:
+        return self.services.classifier.category_name(ticket.category)
+
+    def _fmt(self, when: datetime) -> str:
+        return format_due(when, self.services.calendar.tz)
