@@ -4,6 +4,7 @@ outbox → sender → WeCom (simulated). No mocks of GridBot's own code."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -162,16 +163,40 @@ def test_twenty_concurrent_copies_make_one_of_each(bot):
     assert len(bot.outbox()) == 2
 
 
-def test_slow_answer_is_redelivered_and_still_makes_one_ticket(bot):
-    # WeCom waits 5 s and then delivers again; with a tiny timeout every delivery "times out"
-    # on the client side while the server finishes its work: still one ticket.
-    client = bot.app_client(answer_timeout=0.001)
+def _hold_inbox_lock(engine, seconds: float) -> threading.Thread:
+    """Keep the inbox table locked for ``seconds`` from another connection (a slow database)."""
+    ready = threading.Event()
+
+    def hold() -> None:
+        with engine.connect() as connection:
+            if engine.dialect.name == "sqlite":
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                connection.begin()
+                connection.exec_driver_sql("LOCK TABLE inbound_messages IN EXCLUSIVE MODE")
+            ready.set()
+            time.sleep(seconds)
+            connection.rollback()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    ready.wait(5)
+    return thread
+
+
+def test_unanswered_delivery_is_redelivered_and_still_makes_one_ticket(bot):
+    # WeCom re-delivers when it has no answer in time (5 s; 0.4 s here). While the database is
+    # stuck, every delivery waits; when it frees up, one is recorded, the others are duplicates.
+    holder = _hold_inbox_lock(bot.runtime.engine, 1.5)
+    client = bot.app_client(answer_timeout=0.4)
     delivery = client.send_app_xml("/wecom/callback", app_text("zhangsan", REPORT, msg_id=55501))
+    holder.join()
     assert delivery.count == 3
-    deadline = time.time() + 5
-    while time.time() < deadline and len(bot.inbound()) < 1:
+    assert [a.status for a in delivery.attempts] == [None, None, None]  # all timed out
+    deadline = time.time() + 10
+    while time.time() < deadline and not bot.inbound():
         time.sleep(0.05)
-    time.sleep(0.3)
+    time.sleep(0.5)  # let the stuck deliveries finish on the server
     bot.process()
     assert len(bot.inbound()) == 1
     assert len(bot.tickets()) == 1
