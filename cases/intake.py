@@ -5,6 +5,10 @@ grid, else none → the township centre triages), the first handling level (小�
 难事网格长办: ``sla.first_level`` per tier, skipping levels nobody holds (urgent ones also alert the leader at once); unclassified
 or unplaced → centre) and the deadlines (``cases.deadlines``). Persists through the session it is
 given and reports what happened as an :class:`Opened` value; saying it in chat is the caller's job.
+
+A report that repeats an open ticket of the same grid and category from the last 48 hours
+(``cases.duplicates``) is recorded as a ticket of its own, ``merged`` into the open one
+(``duplicate_of_id``), and not dispatched again; the caller tells the resident the number.
 """
 
 from __future__ import annotations
@@ -13,13 +17,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cases.calendar import WorkCalendar
+from cases.duplicates import WINDOW, best_match
 from cases.ladder import Handler, Level, first_handler, handler_for
+from cases.model import OPEN_STATUSES
 from settings.model import Settings
 from store.models import Grid, GroupChat, Person, Ticket, TicketEvent
-from store.roster import RosterIndex, people_by_ids
+from store.roster import RosterIndex, grid_path, people_by_ids, subtree_ids
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,7 @@ class Opened:
     handler: Person | None
     leaders_to_alert: tuple[Person, ...]
     triage: bool
+    duplicate_of: Ticket | None = None  # set when the report was merged into an open ticket
 
 
 def _place(reporter: Person, group: GroupChat | None) -> Grid | None:
@@ -63,6 +71,36 @@ def _first_handler(
     path = roster.path_codes(grid.id)
     start = Level(settings.sla.first_level.get(request.tier, Level.WORKER.value))
     return first_handler(path, roster.duties, start), False
+
+
+def _grid_area(grid: Grid) -> Grid:
+    """The grid-level node a (micro-)grid belongs to: duplicates are looked for there."""
+    for node in reversed(grid_path(grid)):
+        if node.level == "grid":
+            return node
+    return grid
+
+
+def find_duplicate(
+    session: Session, grid: Grid | None, category: str, text: str, now: datetime
+) -> Ticket | None:
+    """An open ticket of the same grid and category, at most 48 hours old, with similar text."""
+    if grid is None or category == "other":
+        return None
+    area = subtree_ids(session, [_grid_area(grid).id])
+    candidates = session.scalars(
+        select(Ticket).where(
+            Ticket.grid_id.in_(area),
+            Ticket.category == category,
+            Ticket.status.in_([str(s) for s in OPEN_STATUSES]),
+            Ticket.duplicate_of_id.is_(None),
+            Ticket.created_at >= now - WINDOW,
+        )
+    ).all()
+    found = best_match(text, ((t.id, t.text) for t in candidates))
+    if found is None:
+        return None
+    return next(t for t in candidates if t.id == found[0])
 
 
 def open_ticket(
@@ -102,6 +140,7 @@ def open_ticket(
         dispatch_due=dispatch_due.at,
         deadlines_provisional=dispatch_due.provisional,
     )
+    original = find_duplicate(session, grid, request.category, request.text, now)
     session.add(ticket)
     session.flush()
     session.add(
@@ -117,6 +156,8 @@ def open_ticket(
             data={"classification": request.explanation},
         )
     )
+    if original is not None:
+        return _merge(session, ticket, original, source_message_id, now)
 
     handler, triage = _first_handler(roster, settings, grid, request)
     person = people_by_ids(session, handler.person_ids[:1])[0] if handler else None
@@ -153,3 +194,31 @@ def open_ticket(
             alert = tuple(p for p in people_by_ids(session, leaders.person_ids) if p is not person)
     session.flush()
     return Opened(ticket=ticket, handler=person, leaders_to_alert=alert, triage=triage)
+
+
+def _merge(
+    session: Session, ticket: Ticket, original: Ticket, source_message_id: int | None,
+    now: datetime,
+) -> Opened:
+    """Record the new report as merged into ``original`` (the bot's own 合并)."""
+    ticket.status = "merged"
+    ticket.duplicate_of_id = original.id
+    ticket.level = original.level
+    ticket.assignee_id = original.assignee_id
+    ticket.closed_at = now
+    session.add(
+        TicketEvent(
+            ticket_id=ticket.id,
+            actor_id=None,
+            action="merge",
+            from_status="created",
+            to_status="merged",
+            source_message_id=source_message_id,
+            created_at=now,
+            note=f"#{original.id}",
+            data={"duplicate_of_id": original.id},
+        )
+    )
+    session.flush()
+    return Opened(ticket=ticket, handler=None, leaders_to_alert=(), triage=False,
+                  duplicate_of=original)

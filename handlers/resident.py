@@ -9,7 +9,7 @@ told its number and the deadline, and the handler gets a task card.
 from __future__ import annotations
 
 from cases.intake import Request, open_ticket
-from handlers import texts
+from handlers import texts, ticket_texts
 from handlers.base import Context, FunctionHandler, Handler
 from nlp import Classification, extract_location
 from notify.tickets import format_due, send_dispatch, send_urgent_alerts
@@ -108,6 +108,10 @@ def _open_ticket(ctx: Context, found: Classification) -> str:
     )
     ticket = opened.ticket
     category = services.classifier.category_name(ticket.category)
+    if opened.duplicate_of is not None:
+        ctx.reply(ticket_texts.DUPLICATE_LINKED.format(
+            number=opened.duplicate_of.id, own=ticket.id, category=category), ticket_id=ticket.id)
+        return f"duplicate:{ticket.id}:{opened.duplicate_of.id}"
     if opened.handler is not None and not opened.triage:
         answer = texts.TICKET_ACCEPTED.format(
             number=ticket.id, category=category, handler=_handler_title(opened.handler.role,

@@ -72,3 +72,8 @@ RATING_WORDS = {
     "2": "average", "一般": "average", "基本满意": "average",
     "3": "unsatisfied", "不满意": "unsatisfied",
 }
+
+DUPLICATE_LINKED = (
+    "您反映的问题与工单 #{number}（{category}）是同一件事，已并入该工单一并处理，"
+    "办结时会通知您。您的登记号 #{own}，查询请发「查询 {own}」。"
+)
