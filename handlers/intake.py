@@ -17,8 +17,8 @@ import logging
 import os
 import socket
 import threading
-from contextlib import AbstractContextManager, nullcontext
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import timedelta
 
 from sqlalchemy import Engine

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from cases.calendar import WorkCalendar
 from nlp import Classifier, load_classifier
 from settings.model import Settings

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from store.clock import utcnow
 from store.models import InboundMessage
 
-
 _RECORD = insert(InboundMessage).returning(InboundMessage.id)  # compiled once, cached
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from store.models import Base
-
 import store.all_models  # noqa: F401  (registers every table on Base.metadata)
+from store.models import Base
 
 config = context.config
 target_metadata = Base.metadata

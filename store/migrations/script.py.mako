@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from alembic import op
 
 import store.clock
-${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}
 down_revision: str | None = ${repr(down_revision)}

@@ -12,7 +12,6 @@ from alembic import op
 
 import store.clock
 
-
 revision: str = "0007"
 down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
