@@ -22,9 +22,10 @@ from settings.model import (
     ClassifierSettings,
     GridNode,
     GroupSettings,
+    ReportSettings,
     RosterEntry,
-    SlaSettings,
     Settings,
+    SlaSettings,
     WeComSettings,
 )
 
@@ -407,6 +408,8 @@ def _build(root: _Reader, base_dir: Path, source: Path | None) -> Settings:
         center_grid=center,
         api_tokens=tokens,
         quiet_hours=(quiet.hhmm("start", "22:00"), quiet.hhmm("end", "07:00")),
+        report=ReportSettings(
+            min_cases=root.section("report", required=False).int("min_cases", 5, minimum=1)),
         source_path=source,
     )
 

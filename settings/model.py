@@ -111,6 +111,13 @@ class ClassifierSettings:
 
 
 @dataclass(frozen=True)
+class ReportSettings:
+    """考单 reports: rows with fewer cases than ``min_cases`` are shown but never ranked."""
+
+    min_cases: int = 5
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything GridBot is configured with."""
 
@@ -128,4 +135,5 @@ class Settings:
     center_grid: str = ""  # the township node whose centre staff triage unplaced tickets
     api_tokens: tuple[str, ...] = ()
     quiet_hours: tuple[str, str] = ("22:00", "07:00")
+    report: ReportSettings = field(default_factory=ReportSettings)
     source_path: Path | None = None

@@ -1,0 +1,199 @@
+"""考单: one case, one assessment, and the KPIs the township is judged on. Pure computation.
+
+Each ticket of the period becomes a :class:`CaseFacts` (the query in ``cases.kpi_query`` fills
+them); :func:`kpi_rows` groups them per grid and per worker (plus a total) and computes:
+
+* **tickets**: reports of the period (duplicates merged into another ticket and tickets the
+  resident withdrew are not cases and are left out by the query);
+* **on-time acceptance rate** 按时接单率: accepted by the accept deadline and never escalated for
+  an overdue acceptance, over the tickets whose acceptance is decided (accepted, or overdue);
+* **on-time resolution rate** 按时办结率: the same for resolution (办结) against the resolve
+  deadline;
+* **resolution rate** 办结率: tickets resolved (resolved or closed after resolution) over tickets;
+* **satisfaction rate** 满意率: 满意 over the rated tickets (满意 + 一般 + 不满意); 未评价 is
+  counted apart (``unrated``) and is never in the rate;
+* **share resolved at each level**: resolved tickets by ``resolved_level`` over resolved tickets.
+
+A rate with an empty denominator is ``None`` (shown "—"). Rows with fewer than ``min_cases``
+tickets get no rank; the others are ranked by resolution rate, then on-time resolution rate, then
+satisfaction rate (higher first; ties share a rank).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from cases.ladder import LADDER
+
+RATED = ("satisfied", "average", "unsatisfied")
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What the assessment needs to know about one ticket."""
+
+    ticket_id: int
+    grid_code: str
+    grid_name: str
+    worker: str
+    accepted_at: datetime | None = None
+    accept_due: datetime | None = None
+    resolved_at: datetime | None = None
+    resolve_due: datetime | None = None
+    rating: str | None = None
+    resolved_level: str | None = None
+    overdue_stages: frozenset[str] = frozenset()
+
+    @property
+    def resolved(self) -> bool:
+        return self.resolved_at is not None
+
+    @property
+    def accept_judged(self) -> bool:
+        return self.accepted_at is not None or "accept" in self.overdue_stages
+
+    @property
+    def accepted_on_time(self) -> bool:
+        return (
+            self.accepted_at is not None
+            and "accept" not in self.overdue_stages
+            and (self.accept_due is None or self.accepted_at <= self.accept_due)
+        )
+
+    @property
+    def resolve_judged(self) -> bool:
+        return self.resolved or "resolve" in self.overdue_stages
+
+    @property
+    def resolved_on_time(self) -> bool:
+        return (
+            self.resolved_at is not None
+            and "resolve" not in self.overdue_stages
+            and (self.resolve_due is None or self.resolved_at <= self.resolve_due)
+        )
+
+
+def _rate(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+@dataclass(frozen=True)
+class KpiRow:
+    """The KPIs of one grid, one worker, or the total."""
+
+    scope: str  # grid|worker|total
+    key: str
+    name: str
+    tickets: int = 0
+    accept_judged: int = 0
+    accepted_on_time: int = 0
+    resolve_judged: int = 0
+    resolved_on_time: int = 0
+    resolved: int = 0
+    ratings: dict[str, int] = field(default_factory=dict)
+    levels: dict[str, int] = field(default_factory=dict)
+    rank: int | None = None
+
+    @property
+    def on_time_acceptance(self) -> float | None:
+        return _rate(self.accepted_on_time, self.accept_judged)
+
+    @property
+    def on_time_resolution(self) -> float | None:
+        return _rate(self.resolved_on_time, self.resolve_judged)
+
+    @property
+    def resolution_rate(self) -> float | None:
+        return _rate(self.resolved, self.tickets)
+
+    @property
+    def rated(self) -> int:
+        return sum(self.ratings.get(r, 0) for r in RATED)
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        return _rate(self.ratings.get("satisfied", 0), self.rated)
+
+    @property
+    def unrated(self) -> int:
+        return self.ratings.get("unrated", 0)
+
+    def level_share(self, level: str) -> float | None:
+        return _rate(self.levels.get(level, 0), self.resolved)
+
+
+def summarise(scope: str, key: str, name: str, cases: Iterable[CaseFacts]) -> KpiRow:
+    """The KPIs of a group of cases."""
+    items = list(cases)
+    ratings: dict[str, int] = {}
+    levels: dict[str, int] = {}
+    for case in items:
+        if case.rating:
+            ratings[case.rating] = ratings.get(case.rating, 0) + 1
+        if case.resolved and case.resolved_level:
+            levels[case.resolved_level] = levels.get(case.resolved_level, 0) + 1
+    return KpiRow(
+        scope=scope, key=key, name=name, tickets=len(items),
+        accept_judged=sum(c.accept_judged for c in items),
+        accepted_on_time=sum(c.accepted_on_time for c in items),
+        resolve_judged=sum(c.resolve_judged for c in items),
+        resolved_on_time=sum(c.resolved_on_time for c in items),
+        resolved=sum(c.resolved for c in items),
+        ratings=ratings, levels=levels,
+    )
+
+
+def _score(row: KpiRow) -> tuple[float, float, float]:
+    return (row.resolution_rate or 0.0, row.on_time_resolution or 0.0,
+            row.satisfaction_rate or 0.0)
+
+
+def rank(rows: Sequence[KpiRow], min_cases: int) -> list[KpiRow]:
+    """Ranked rows first (best first, ties share a rank), then the unranked ones by name."""
+    eligible = sorted((r for r in rows if r.tickets >= min_cases),
+                      key=lambda r: (tuple(-x for x in _score(r)), r.name))
+    out: list[KpiRow] = []
+    previous: tuple[float, float, float] | None = None
+    position = 0
+    for index, row in enumerate(eligible, start=1):
+        score = _score(row)
+        if score != previous:
+            position, previous = index, score
+        out.append(replace(row, rank=position))
+    out.extend(sorted((r for r in rows if r.tickets < min_cases), key=lambda r: r.name))
+    return out
+
+
+def _grouped(cases: Sequence[CaseFacts], key: Callable[[CaseFacts], tuple[str, str]],
+             scope: str) -> list[KpiRow]:
+    groups: dict[tuple[str, str], list[CaseFacts]] = {}
+    for case in cases:
+        groups.setdefault(key(case), []).append(case)
+    return [summarise(scope, k, name, items) for (k, name), items in groups.items()]
+
+
+@dataclass(frozen=True)
+class KpiReport:
+    """Per grid, per worker (both ranked), and the total."""
+
+    grids: list[KpiRow]
+    workers: list[KpiRow]
+    total: KpiRow
+    min_cases: int
+
+
+def kpi_rows(cases: Sequence[CaseFacts], min_cases: int = 5) -> KpiReport:
+    """The 考单 report of ``cases``."""
+    grids = _grouped(cases, lambda c: (c.grid_code, c.grid_name), "grid")
+    workers = _grouped(cases, lambda c: (c.worker, c.worker), "worker")
+    return KpiReport(
+        grids=rank(grids, min_cases),
+        workers=rank(workers, min_cases),
+        total=summarise("total", "", "合计", cases),
+        min_cases=min_cases,
+    )
+
+
+LEVELS: tuple[str, ...] = tuple(str(level) for level in LADDER)
