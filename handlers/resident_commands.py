@@ -26,6 +26,7 @@ from handlers.tickets import (
     find,
     finish,
     level_label,
+    note_of,
     refused,
     resident_detail,
     run,
@@ -82,21 +83,21 @@ def _my_tickets(ctx: Context) -> str:
 
 
 def _supplement(ctx: Context, match: CommandMatch) -> str:
-    outcome = run(ctx, match, Action.SUPPLEMENT, note=match.rest)
+    outcome = run(ctx, match, Action.SUPPLEMENT, note=note_of(ctx, match))
     if not outcome:
         return refused(outcome)
     return finish(ctx, outcome, T.DONE_SUPPLEMENT.format(number=match.number))
 
 
 def _withdraw(ctx: Context, match: CommandMatch) -> str:
-    outcome = run(ctx, match, Action.WITHDRAW, note=match.rest)
+    outcome = run(ctx, match, Action.WITHDRAW, note=note_of(ctx, match))
     if not outcome:
         return refused(outcome)
     return finish(ctx, outcome, T.DONE_WITHDRAW.format(number=match.number))
 
 
 def _rate_command(ctx: Context, match: CommandMatch) -> str:
-    rating, comment = parse_rating(match.rest)
+    rating, comment = parse_rating(note_of(ctx, match))
     if rating is None:
         ctx.reply(T.USAGE_RATE)
         return "usage:评价"

@@ -13,7 +13,7 @@ from cases.ladder import Level
 from cases.model import Action, Status
 from cases.service import Outcome, Workflow, active_stage, load
 from handlers import ticket_texts as T
-from handlers.base import CommandMatch, Context
+from handlers.base import CommandMatch, Context, normalise
 from nlp import Classification, mask_pii
 from notify.ticket_events import Announcer, title
 from notify.tickets import format_due
@@ -35,6 +35,18 @@ def workflow(ctx: Context) -> Workflow:
 def announcer(ctx: Context, ticket: Ticket) -> Announcer:
     name = ctx.services.classifier.category_name(ticket.category)
     return Announcer(ctx.messenger, ctx.services.calendar.tz, name)
+
+
+def note_of(ctx: Context, match: CommandMatch) -> str:
+    """The command's free text as the person typed it (full-width punctuation kept): the
+    shortest tail of the original whose normalised form is the parsed rest."""
+    original = ctx.message.command_text.strip()
+    if not match.rest:
+        return ""
+    for start in range(len(original) - 1, -1, -1):
+        if normalise(original[start:]) == match.rest:
+            return original[start:].strip()
+    return match.rest
 
 
 def find(ctx: Context, match: CommandMatch) -> Ticket | None:

@@ -27,6 +27,7 @@ from handlers.tickets import (
     finish,
     is_staff,
     level_label,
+    note_of,
     refused,
     run,
     status_label,
@@ -54,21 +55,21 @@ def _accept(ctx: Context, match: CommandMatch) -> str:
 
 
 def _progress(ctx: Context, match: CommandMatch) -> str:
-    outcome = run(ctx, match, Action.PROGRESS, note=match.rest)
+    outcome = run(ctx, match, Action.PROGRESS, note=note_of(ctx, match))
     if not outcome:
         return refused(outcome)
     return finish(ctx, outcome, T.DONE_PROGRESS.format(number=match.number))
 
 
 def _resolve(ctx: Context, match: CommandMatch) -> str:
-    outcome = run(ctx, match, Action.RESOLVE, note=match.rest)
+    outcome = run(ctx, match, Action.RESOLVE, note=note_of(ctx, match))
     if not outcome:
         return refused(outcome)
     return finish(ctx, outcome, T.DONE_RESOLVE.format(number=match.number))
 
 
 def _escalate(ctx: Context, match: CommandMatch) -> str:
-    outcome = run(ctx, match, Action.ESCALATE, note=match.rest)
+    outcome = run(ctx, match, Action.ESCALATE, note=note_of(ctx, match))
     if not outcome:
         return refused(outcome)
     ticket = outcome.ticket
@@ -79,7 +80,7 @@ def _escalate(ctx: Context, match: CommandMatch) -> str:
 
 
 def _return(ctx: Context, match: CommandMatch) -> str:
-    outcome = run(ctx, match, Action.RETURN, note=match.rest)
+    outcome = run(ctx, match, Action.RETURN, note=note_of(ctx, match))
     if not outcome:
         return refused(outcome)
     return finish(ctx, outcome, T.DONE_RETURN.format(number=match.number))
