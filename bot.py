@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 log = logging.getLogger("gridbot")
 
 # Feature modules that add sub-commands: each has ``add_commands(subparsers)``.
-COMMAND_MODULES: tuple[str, ...] = ("schedules.cli", "cases.cli")
+COMMAND_MODULES: tuple[str, ...] = ("nlp.cli", "schedules.cli", "cases.cli")
 
 
 def _settings(args: argparse.Namespace) -> Settings:

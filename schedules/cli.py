@@ -1,7 +1,7 @@
 """CLI sub-commands: ``scheduler``, ``worker`` and ``notice add|list|cancel|status``.
 
     python bot.py scheduler                 # the one scheduler (waits if another one leads)
-    python bot.py worker --threads 2        # outbox delivery only (as many as you like)
+    python bot.py worker --threads 2        # outbox delivery + inbox routing (as many as you like)
     python bot.py notice add --title 城乡居民医保缴费 --scope 全街道 --deadline 2026-12-31
     python bot.py notice add --title 安全巡查 --scope 东顺苑社区 --every "每周一 09:00" --body …
     python bot.py notice add --title 停水通知 --scope 西湖社区 --roles 网格员,居民 --body … [--at …]
@@ -66,7 +66,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
                                   name=f"outbox-{n}", daemon=True)
         thread.start()
         threads.append(thread)
-    print(f"delivering the outbox with {args.threads} worker(s); Ctrl-C stops", flush=True)
+    if args.inbox:
+        processor = threading.Thread(
+            target=runtime.processor.run_forever, args=(stop_event,), kwargs={"idle": 0.2},
+            name="inbox", daemon=True,
+        )
+        processor.start()
+        threads.append(processor)
+    print(f"delivering the outbox with {args.threads} worker(s)"
+          f"{' and routing the inbox' if args.inbox else ''}; Ctrl-C stops", flush=True)
     stop_event.wait()
     for thread in threads:
         thread.join(timeout=30)
@@ -184,8 +192,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                                  "delivery; waits while another one leads)")
     scheduler.set_defaults(func=cmd_scheduler)
 
-    worker = sub.add_parser("worker", help="deliver the outbox (no scheduled jobs)")
-    worker.add_argument("--threads", type=int, default=1)
+    worker = sub.add_parser("worker", help="deliver the outbox and route recorded messages "
+                                           "(no scheduled jobs)")
+    worker.add_argument("--threads", type=int, default=1, help="delivery threads")
+    worker.add_argument("--no-inbox", dest="inbox", action="store_false",
+                        help="deliver only; leave routing to `serve` processes")
     worker.set_defaults(func=cmd_worker)
 
     notice = sub.add_parser("notice", help="township notices and deadline reminders")
