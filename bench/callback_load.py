@@ -2,13 +2,16 @@
 
 Runs two servers in subprocesses, each under waitress with W threads:
 
-* **full**: ``bot.py serve`` — verify, decrypt, de-duplicate, classify, open and dispatch the
-  ticket, write the outbox, all in one transaction;
+* **full**: ``bot.py serve`` — verify, decrypt, parse, normalise and record the message under its
+  unique key (WeCom's answer), with routing (classify, open and dispatch the ticket, queue the
+  replies) done after the answer: by a ``bot.py worker`` process (``--topology split``, the
+  default) or by a thread of ``serve`` itself (``--topology inline``);
 * **bare**: a Flask handler that only verifies the signature, decrypts and answers an empty 200.
 
 For each it sends N unique, pre-encrypted app callbacks (a realistic mix of reports and group
 chatter) at concurrency C, as fast as it answers (throughput), and then at a fixed open-loop rate
-(default 200 messages/s) for latency. Prints throughput, p50/p99 latency and the full/bare ratio.
+(default 200 messages/s) for latency. Prints throughput, p50/p99 latency, the full/bare ratio, and
+how long until every recorded message was routed (the end-to-end rate).
 
     python bench/callback_load.py                       # N=2000, C=16, W=8, SQLite
     python bench/callback_load.py -n 4000 -c 32 --rate 200 --database-url postgresql+psycopg://postgres@127.0.0.1/test
@@ -26,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -74,6 +78,26 @@ if __name__ == "__main__":
     from waitress import serve
     serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=int(sys.argv[2]), _quiet=True)
 '''
+
+
+def bench_database(url: str | None, tmp: Path) -> tuple[str, Callable[[], None]]:
+    """A temporary SQLite file, or a fresh schema on the given PostgreSQL server."""
+    if not url:
+        return f"sqlite:///{tmp / 'bench.db'}", lambda: None
+    from sqlalchemy import create_engine, text
+
+    schema = f"gridbot_bench_{os.getpid()}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options=-csearch_path%3D{schema}", drop
 
 
 def free_port() -> int:
@@ -161,6 +185,28 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
 
 
+def routed_rate(database_url: str, started: float, timeout: float = 600) -> tuple[float, int]:
+    """Wait until every recorded message is routed; (seconds since ``started``, messages)."""
+    from sqlalchemy import func, select
+
+    from store.db import make_engine
+    from store.models import InboundMessage
+
+    engine = make_engine(database_url)
+    deadline = time.time() + timeout
+    with engine.connect() as connection:
+        while time.time() < deadline:
+            waiting = connection.execute(
+                select(func.count()).select_from(InboundMessage)
+                .where(InboundMessage.status == "received")).scalar_one()
+            if not waiting:
+                break
+            time.sleep(0.2)
+        total = connection.execute(select(func.count()).select_from(InboundMessage)).scalar_one()
+    engine.dispose()
+    return time.perf_counter() - started, total
+
+
 def measure(name: str, port: int, settings, args, tag: str) -> dict[str, float]:
     users = [p.userid for p in settings.roster if p.role == "resident"] + ["visitor01", "visitor02"]
     w = settings.wecom
@@ -193,13 +239,15 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=200.0, help="offered rate for latency")
     parser.add_argument("--rate-seconds", type=float, default=10.0)
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
-    parser.add_argument("--serve-args", nargs="*", default=[], help="extra `serve` options")
+    parser.add_argument("--topology", choices=("inline", "split"), default="split",
+                        help="inline: `serve` routes messages itself; split: `serve --no-process`"
+                             " records them and a `worker` process routes them")
     args = parser.parse_args()
 
     settings = load_settings(ROOT / "config.yaml", environ={})
     tmp = Path(tempfile.mkdtemp(prefix="gridbot-bench-"))
-    env = {**os.environ, "DATABASE_URL": args.database_url or f"sqlite:///{tmp / 'bench.db'}",
-           "PYTHONUNBUFFERED": "1"}
+    database_url, drop_schema = bench_database(args.database_url, tmp)
+    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
     for name in ("WECOM_TOKEN", "WECOM_AES_KEY", "WECOM_CORP_ID"):
         env.pop(name, None)
     print(f"GridBot callback load: N={args.n}, C={args.concurrency}, W={args.workers} threads, "
@@ -216,18 +264,29 @@ def main() -> int:
     try:
         procs.append(subprocess.Popen([sys.executable, str(bare_file), str(bare_port),
                                        str(args.workers)], env=env))
+        serve_args = ["--no-process"] if args.topology == "split" else []
         procs.append(subprocess.Popen(
             [sys.executable, str(ROOT / "bot.py"), "serve", "--host", "127.0.0.1", "--port",
-             str(full_port), "--threads", str(args.workers), *args.serve_args],
+             str(full_port), "--threads", str(args.workers), *serve_args],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        if args.topology == "split":
+            procs.append(subprocess.Popen(
+                [sys.executable, str(ROOT / "bot.py"), "worker", "--threads", "1", "--nice", "10"],
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_for(bare_port)
         wait_for(full_port, "/healthz")
         bare = measure("bare", bare_port, settings, args, "b")
+        started = time.perf_counter()
         full = measure("full", full_port, settings, args, "f")
+        seconds, routed = routed_rate(env["DATABASE_URL"], started)
+        print(f"routing: all {routed} recorded messages routed (tickets, replies, task cards "
+              f"queued) {seconds:.1f} s after the full run began: "
+              f"{(routed - 200) / seconds:.0f} msg/s end to end", flush=True)
     finally:
         for p in procs:
             p.terminate()
             p.wait(timeout=10)
+        drop_schema()
     ratio = full["throughput"] / bare["throughput"]
     print(f"ratio full/bare throughput: {ratio:.2f} (target >= 0.50); full p99 at "
           f"{args.rate:.0f} msg/s: {full['rate_p99']:.1f} ms (target < 100 ms)")

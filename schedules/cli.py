@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import threading
 from typing import Any
@@ -58,6 +59,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from schedules.runner import build_worker
 
     runtime = _runtime(args)
+    if args.nice:
+        os.nice(args.nice)  # let the web processes answer WeCom first; routing can wait
     stop_event = _wait_for_signal()
     threads = []
     for n in range(args.threads):
@@ -195,6 +198,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     worker = sub.add_parser("worker", help="deliver the outbox and route recorded messages "
                                            "(no scheduled jobs)")
     worker.add_argument("--threads", type=int, default=1, help="delivery threads")
+    worker.add_argument("--nice", type=int, default=0,
+                        help="lower this process's CPU priority (e.g. 10) on shared hosts")
     worker.add_argument("--no-inbox", dest="inbox", action="store_false",
                         help="deliver only; leave routing to `serve` processes")
     worker.set_defaults(func=cmd_worker)

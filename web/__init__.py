@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from handlers.base import Handler, Router
-from handlers.intake import InboxProcessor, MessageIntake
+from handlers.intake import InboxProcessor, MessageIntake, write_turn_for
 from handlers.router import build_router
 from handlers.services import Services, build_services
 from settings.model import Settings
@@ -52,8 +52,10 @@ def build_runtime(
     services = build_services(settings)
     router = build_router(extra_handlers if extra_handlers is not None else default_commands())
     wake_inbox, wake_delivery = threading.Event(), threading.Event()
-    intake = MessageIntake(engine, on_record=wake_inbox.set)
-    processor = InboxProcessor(factory, services, router, on_commit=wake_delivery.set)
+    turn = write_turn_for(engine)
+    intake = MessageIntake(engine, on_record=wake_inbox.set, write_turn=turn)
+    processor = InboxProcessor(factory, services, router, on_commit=wake_delivery.set,
+                               write_turn=turn)
     return Runtime(settings, engine, factory, services, router, intake, processor, wake_inbox,
                    wake_delivery)
 
