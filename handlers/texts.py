@@ -14,7 +14,7 @@ TICKET_ACCEPTED_TRIAGE = (
 TICKET_URGENT_SUFFIX = "\n⚠ 已按紧急事项处理，已同时通知网格长。如有人身危险请立即拨打 110/119/120。"
 TICKET_PROVISIONAL_SUFFIX = "（节假日安排未公布，时限为暂定）"
 
-FAQ_ANSWER = "{answer}\n\n如需网格员上门协助，请回复「帮我办」并说明情况。"
+FAQ_ANSWER = "{answer}\n\n如需网格员协助办理，请直接说明情况，如「帮我办一下医保缴费，老人腿脚不便」。"
 
 GREETING_1TO1 = (
     "您好，我是{bot}，{township}的网格服务助手。\n"
