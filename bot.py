@@ -173,6 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:  # APScheduler logs every run of every job at INFO
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         return int(args.func(args) or 0)
     except ConfigError as error:

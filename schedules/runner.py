@@ -86,13 +86,13 @@ def start_processing(runtime: Runtime) -> Callable[[], None]:
 
 def start_background(runtime: Runtime) -> Callable[[], None]:
     """Inbox processing, delivery and the scheduler's clocks (the one-process demo)."""
+    from schedules.jobs import JOBS
+    from schedules.scheduler import start_scheduler
+
     stoppers = [start_processing(runtime), start_delivery(runtime)]
-    try:
-        from schedules.scheduler import start_scheduler
-    except ImportError:  # the clocks arrive with the scheduler module
-        log.warning("no scheduler module: clocks are not running")
-    else:
-        stoppers.append(start_scheduler(runtime, wait_for_lock=False))
+    # the delivery thread above is woken at every commit: no polling delivery job here
+    clocks = tuple(job for job in JOBS if job.id != "outbox.deliver")
+    stoppers.append(start_scheduler(runtime, wait_for_lock=False, specs=clocks))
 
     def stop_all() -> None:
         for stopper in reversed(stoppers):
