@@ -1,10 +1,12 @@
 """制单 and 派单: open a ticket from a resident's request and dispatch it to whoever is on duty.
 
-Decides (with ``cases.ladder``): the ticket's grid (the reporter's home grid, else the group's
-grid, else none → the township centre triages), the first handling level (小事微网格员办、大事网格员办、
-难事网格长办: ``sla.first_level`` per tier, skipping levels nobody holds (urgent ones also alert the leader at once); unclassified
-or unplaced → centre) and the deadlines (``cases.deadlines``). Persists through the session it is
-given and reports what happened as an :class:`Opened` value; saying it in chat is the caller's job.
+Decides (with ``cases.ladder``) the ticket's grid (the reporter's home grid, else the group's
+grid, else none → the township centre triages) and the first handling level (小事微网格员办、
+大事网格员办、难事网格长办: ``sla.first_level`` per tier, skipping levels nobody holds; urgent ones
+also alert the leader at once; unclassified or unplaced → centre). The dispatch itself, like every
+later transition, goes through ``cases.lifecycle.decide`` and ``cases.service.Workflow``, which
+start the clocks (``cases.deadlines``) and write the audit events. Reports what happened as an
+:class:`Opened` value; saying it in chat is the caller's job.
 
 A report that repeats an open ticket of the same grid and category from the last 48 hours
 (``cases.duplicates``) is recorded as a ticket of its own, ``merged`` into the open one
@@ -21,9 +23,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cases.calendar import WorkCalendar
+from cases.deadlines import SlaClock, Stage
 from cases.duplicates import WINDOW, best_match
 from cases.ladder import Handler, Level, first_handler, handler_for
-from cases.model import OPEN_STATUSES
+from cases.lifecycle import decide
+from cases.model import OPEN_STATUSES, Action, Actor
+from cases.service import Workflow, view_of
 from settings.model import Settings
 from store.models import Grid, GroupChat, Person, Ticket, TicketEvent
 from store.roster import RosterIndex, grid_path, people_by_ids, subtree_ids
@@ -119,7 +124,8 @@ def open_ticket(
 ) -> Opened:
     """Create the ticket (制单), dispatch it (派单) and write both audit events."""
     grid = _place(reporter, group)
-    dispatch_due = calendar.add_working_days(now, settings.sla.dispatch_days)
+    clock = SlaClock(settings.sla, calendar)
+    dispatch_due = clock.due(Stage.DISPATCH, now, request.tier)
     ticket = Ticket(
         status="created",
         category=request.category,
@@ -156,38 +162,20 @@ def open_ticket(
             data={"classification": request.explanation},
         )
     )
+    workflow = Workflow(session, settings, clock)
     if original is not None:
-        return _merge(session, ticket, original, source_message_id, now)
+        return _merge(workflow, ticket, original, source_message_id, now)
 
     handler, triage = _first_handler(roster, settings, grid, request)
     person = people_by_ids(session, handler.person_ids[:1])[0] if handler else None
     alert: tuple[Person, ...] = ()
-    if person is not None:
-        accept_due = calendar.add_working_days(now, settings.sla.accept_days)
-        ticket.status = "dispatched"
-        ticket.assignee = person
-        ticket.level = handler.level.value
-        ticket.dispatched_at = now
-        ticket.accept_due = accept_due.at
-        ticket.deadlines_provisional = ticket.deadlines_provisional or accept_due.provisional
-        session.add(
-            TicketEvent(
-                ticket_id=ticket.id,
-                actor_id=None,
-                action="dispatch",
-                from_status="created",
-                to_status="dispatched",
-                source_message_id=source_message_id,
-                created_at=now,
-                note=f"{handler.level.value}:{person.userid}",
-                data={
-                    "level": handler.level.value,
-                    "grid": handler.grid_code,
-                    "assignee": person.userid,
-                    "triage": triage,
-                },
-            )
+    if handler is not None and person is not None:
+        decision = decide(
+            view_of(ticket), Action.DISPATCH, Actor.system(), assignee_id=person.id,
+            level=handler.level, source_message_id=source_message_id,
+            data={"grid": handler.grid_code, "triage": triage},
         )
+        workflow.apply(ticket, Action.DISPATCH, decision, now=now)
     if request.urgent and grid is not None:
         leaders = handler_for(Level.LEADER, roster.path_codes(grid.id), roster.duties)
         if leaders is not None:
@@ -197,28 +185,17 @@ def open_ticket(
 
 
 def _merge(
-    session: Session, ticket: Ticket, original: Ticket, source_message_id: int | None,
+    workflow: Workflow, ticket: Ticket, original: Ticket, source_message_id: int | None,
     now: datetime,
 ) -> Opened:
     """Record the new report as merged into ``original`` (the bot's own 合并)."""
-    ticket.status = "merged"
-    ticket.duplicate_of_id = original.id
+    decision = decide(
+        view_of(ticket), Action.MERGE, Actor.system(), duplicate_of=original.id,
+        source_message_id=source_message_id, note=f"#{original.id}",
+    )
+    workflow.apply(ticket, Action.MERGE, decision, now=now)
+    # counted where the original is handled (KPIs attribute the case to its handler)
     ticket.level = original.level
     ticket.assignee_id = original.assignee_id
-    ticket.closed_at = now
-    session.add(
-        TicketEvent(
-            ticket_id=ticket.id,
-            actor_id=None,
-            action="merge",
-            from_status="created",
-            to_status="merged",
-            source_message_id=source_message_id,
-            created_at=now,
-            note=f"#{original.id}",
-            data={"duplicate_of_id": original.id},
-        )
-    )
-    session.flush()
     return Opened(ticket=ticket, handler=None, leaders_to_alert=(), triage=False,
                   duplicate_of=original)
