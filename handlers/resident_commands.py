@@ -26,10 +26,10 @@ from handlers.tickets import (
     find,
     finish,
     level_label,
+    note_action,
     note_of,
     refused,
     resident_detail,
-    run,
     status_label,
     workflow,
 )
@@ -80,20 +80,6 @@ def _my_tickets(ctx: Context) -> str:
     lines.append(T.MY_TICKETS_TAIL)
     ctx.reply("\n".join(lines))
     return f"query:{len(tickets)}"
-
-
-def _supplement(ctx: Context, match: CommandMatch) -> str:
-    outcome = run(ctx, match, Action.SUPPLEMENT, note=note_of(ctx, match))
-    if not outcome:
-        return refused(outcome)
-    return finish(ctx, outcome, T.DONE_SUPPLEMENT.format(number=match.number))
-
-
-def _withdraw(ctx: Context, match: CommandMatch) -> str:
-    outcome = run(ctx, match, Action.WITHDRAW, note=note_of(ctx, match))
-    if not outcome:
-        return refused(outcome)
-    return finish(ctx, outcome, T.DONE_WITHDRAW.format(number=match.number))
 
 
 def _rate_command(ctx: Context, match: CommandMatch) -> str:
@@ -193,9 +179,11 @@ def resident_command_handlers() -> list[Handler]:
     return [
         CommandHandler(["查询", "查看", "我的工单"], _query,
                        allowed=_command("查询", "查看", "我的工单")),
-        CommandHandler(["补充"], _supplement, needs_number=True, needs_text=True,
+        CommandHandler(["补充"], note_action(Action.SUPPLEMENT, T.DONE_SUPPLEMENT),
+                       needs_number=True, needs_text=True,
                        usage=T.USAGE_SUPPLEMENT, allowed=_command("补充")),
-        CommandHandler(["撤销", "撤回"], _withdraw, needs_number=True, usage=T.USAGE_WITHDRAW,
+        CommandHandler(["撤销", "撤回"], note_action(Action.WITHDRAW, T.DONE_WITHDRAW),
+                       needs_number=True, usage=T.USAGE_WITHDRAW,
                        allowed=_command("撤销", "撤回")),
         CommandHandler(["评价"], _rate_command, needs_number=True, usage=T.USAGE_RATE,
                        allowed=_command("评价")),

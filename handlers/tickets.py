@@ -5,6 +5,8 @@ Used by ``handlers.worker`` (staff) and ``handlers.resident_commands`` (resident
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select
 
 from cases import texts as core_texts
@@ -78,6 +80,21 @@ def finish(ctx: Context, outcome: Outcome, confirmation: str) -> str:
     announcer(ctx, outcome.ticket).announce(outcome, ctx.person)
     ctx.reply(confirmation, ticket_id=outcome.ticket.id)
     return f"{outcome.action}:{outcome.ticket.id}"
+
+
+def note_action(
+    action: Action, confirmation: str
+) -> Callable[[Context, CommandMatch], str]:
+    """A command that performs ``action`` with the typed text as its note and confirms with
+    ``confirmation`` (formatted with the ticket ``number``): 进度, 办结, 补充, 撤销."""
+
+    def callback(ctx: Context, match: CommandMatch) -> str:
+        outcome = run(ctx, match, action, note=note_of(ctx, match))
+        if not outcome:
+            return refused(outcome)
+        return finish(ctx, outcome, confirmation.format(number=match.number))
+
+    return callback
 
 
 def refused(outcome: Outcome | None) -> str:

@@ -27,6 +27,7 @@ from handlers.tickets import (
     finish,
     is_staff,
     level_label,
+    note_action,
     note_of,
     refused,
     run,
@@ -52,20 +53,6 @@ def _accept(ctx: Context, match: CommandMatch) -> str:
     assert outcome.ticket is not None
     return finish(ctx, outcome, T.DONE_ACCEPT.format(
         number=outcome.ticket.id, due=due(ctx, outcome.ticket, "resolve_due")))
-
-
-def _progress(ctx: Context, match: CommandMatch) -> str:
-    outcome = run(ctx, match, Action.PROGRESS, note=note_of(ctx, match))
-    if not outcome:
-        return refused(outcome)
-    return finish(ctx, outcome, T.DONE_PROGRESS.format(number=match.number))
-
-
-def _resolve(ctx: Context, match: CommandMatch) -> str:
-    outcome = run(ctx, match, Action.RESOLVE, note=note_of(ctx, match))
-    if not outcome:
-        return refused(outcome)
-    return finish(ctx, outcome, T.DONE_RESOLVE.format(number=match.number))
 
 
 def _escalate(ctx: Context, match: CommandMatch) -> str:
@@ -182,10 +169,12 @@ def worker_handlers() -> list[Handler]:
     return [
         CommandHandler(["接单"], _accept, needs_number=True, usage=T.USAGE_ACCEPT,
                        allowed=numbered),
-        CommandHandler(["进度"], _progress, needs_number=True, needs_text=True,
-                       usage=T.USAGE_PROGRESS, allowed=numbered),
-        CommandHandler(["办结"], _resolve, needs_number=True, needs_text=True,
-                       usage=T.USAGE_RESOLVE, allowed=numbered),
+        CommandHandler(["进度"], note_action(Action.PROGRESS, T.DONE_PROGRESS),
+                       needs_number=True, needs_text=True, usage=T.USAGE_PROGRESS,
+                       allowed=numbered),
+        CommandHandler(["办结"], note_action(Action.RESOLVE, T.DONE_RESOLVE),
+                       needs_number=True, needs_text=True, usage=T.USAGE_RESOLVE,
+                       allowed=numbered),
         CommandHandler(["上报"], _escalate, needs_number=True, needs_text=True,
                        usage=T.USAGE_ESCALATE, allowed=numbered),
         CommandHandler(["转派"], _transfer, needs_number=True, needs_text=True,
