@@ -104,6 +104,7 @@ class Classifier:
         self._codes = rules.codes
         self._names = {c.code: c.name for c in rules.categories}
         self._bias = [c.bias for c in rules.categories]
+        self._l2 = rules.normalise == "l2"
         # keywords must come out of jieba as single tokens
         segmenter.add_words([k for c in rules.categories for k in c.keywords])
         tok: dict[str, list[tuple[int, float]]] = {}
@@ -182,7 +183,7 @@ class Classifier:
         n = len(text)
         cue_ends: list[int] = []
         found: list[tuple[int, _Sub, str]] = []
-        has_keyword = False
+        kw_pos: list[int] = []
         first_get = self._first.get
         for i in range(n):
             lens = first_get(text[i])
@@ -195,7 +196,7 @@ class Classifier:
                 rec = subs_get(text[i:j])
                 if rec is not None:
                     if rec.keyword:
-                        has_keyword = True
+                        kw_pos.append(i)
                     if rec.cue:
                         cue_ends.append(j)
                     if rec.active:
@@ -209,8 +210,9 @@ class Classifier:
         tier_hits: list[tuple[int, int]] = []
         seen: set[str] = set()
         tok_get = self._tok.get
-        # jieba only runs when some keyword occurs as a substring (it then checks word boundaries)
-        for word, start in (self.segmenter.tokens(text) if has_keyword else ()):
+        # jieba only runs on the blocks where some keyword occurs as a substring (it then checks
+        # word boundaries); positions are in increasing order
+        for word, start in (self.segmenter.tokens_at(text, kw_pos) if kw_pos else ()):
             hits = tok_get(word)
             if hits is None or word in seen:
                 continue
@@ -240,6 +242,9 @@ class Classifier:
                 terms.append((term, rec.hits))
                 for ci, w in rec.hits:
                     scores[ci] += w
+        if self._l2 and len(terms) > 1:
+            k = 1.0 / math.sqrt(len(terms))
+            scores = [b + (v - b) * k for v, b in zip(scores, self._bias, strict=True)]
         for ci in excluded:
             scores[ci] = -math.inf
         return scores, terms, negated, excluded, urgent, tier_hits

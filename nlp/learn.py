@@ -3,10 +3,14 @@
 Features are what the classifier itself matches: jieba tokens (-> ``keywords``) and character
 n-grams (-> ``phrases``), extracted through a :class:`Classifier` so that negation and
 segmentation are exactly those used at run time. Each category gets a one-vs-rest linear SVM
-(L2-regularised squared hinge, dual coordinate descent as in LIBLINEAR, pure Python) over
-IDF-weighted, length-normalised presence features; a term's rule weight is its SVM weight times its
-IDF, the category's ``bias`` its intercept. The top-K terms per category by absolute weight are
-kept, so the file stays readable and editable; negative weights are counter-evidence.
+(L2-regularised squared hinge, the loss of scikit-learn's LinearSVC, solved in the primal by
+Newton-CG with numpy, balanced class weights) over features ``idf(term) / sqrt(number of matched
+terms)``; a term's rule weight is its SVM weight times its IDF, the category's ``bias`` its
+intercept, and the rules file says ``normalise: l2`` so the classifier divides each message's summed
+weights by the square root of the number of terms it matched: the rules compute exactly the learned
+linear model. The top-K terms per category (by |weight| x document frequency) are kept and the
+model is learned again on the union of the kept terms, so the file stays readable and editable and
+the run-time normalisation is the learned one; negative weights are counter-evidence.
 
 Rows labelled ``chatter`` train no category (chatter is handled by the chatter section, copied with
 urgency and negation from the base rules).
@@ -15,10 +19,9 @@ urgency and negation from the base rules).
 from __future__ import annotations
 
 import math
-import operator
-import random
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from nlp.classifier import Classifier
 from nlp.rules import Category, RuleSet
@@ -37,12 +40,15 @@ class LearnConfig:
     ngram_max: int = 3
     use_tokens: bool = True
     c: float = 0.5  # SVM regularisation (larger = fit the training data harder)
-    epochs: int = 12
+    epochs: int = 30  # Newton iterations at most
+    tol: float = 1e-3  # stop when the gradient norm fell by this factor
     seed: int = 13
     tier: str = "general"
     balance: bool = True  # weight errors inversely to class frequency
-    prune: str = "mass"  # rank terms by |weight| x document frequency ("mass") or |weight| ("weight")
-    scale_bias: bool = False  # rescale the intercept to the unnormalised run-time scores
+    prune: str = "weight"  # rank terms by |weight| x document frequency ("mass") or |weight| ("weight")
+    normalise: bool = True  # scores divided by sqrt(number of matched terms): ``normalise: l2``
+    retrain: bool = True  # learn again on the kept terms only (keeps the normalisation exact)
+    min_weight: float = 1e-4  # smaller rule weights are dropped
 
 
 @dataclass
@@ -101,39 +107,130 @@ def extract_features(texts: list[str], segmenter: Segmenter, cfg: LearnConfig,
     return out
 
 
-def _train_binary(xs_idx: list[list[int]], xs_val: list[list[float]], ys: list[int], n_feat: int,
-                  c_pos: float, c_neg: float, epochs: int, rng: random.Random) -> list[float]:
-    """L2-regularised squared-hinge SVM by dual coordinate descent; the last weight is the bias."""
-    w = [0.0] * (n_feat + 1)
-    n = len(ys)
-    alpha = [0.0] * n
-    diag = [0.5 / (c_pos if y > 0 else c_neg) for y in ys]
-    qii = [sum(v * v for v in val) + diag[i] for i, val in enumerate(xs_val)]
-    order = list(range(n))
-    mul = operator.mul
-    for _ in range(epochs):
-        rng.shuffle(order)
-        max_pg = 0.0
-        for i in order:
-            idx = xs_idx[i]
-            val = xs_val[i]
-            yi = ys[i]
-            wx = sum(map(mul, map(w.__getitem__, idx), val))
-            g = yi * wx - 1.0 + diag[i] * alpha[i]
-            a_old = alpha[i]
-            pg = min(g, 0.0) if a_old == 0.0 else g
-            if pg == 0.0:
-                continue
-            max_pg = max(max_pg, abs(pg))
-            a_new = max(a_old - g / qii[i], 0.0)
-            alpha[i] = a_new
-            d = (a_new - a_old) * yi
-            if d:
-                for j, v in zip(idx, val, strict=True):
-                    w[j] += d * v
-        if max_pg < 1e-3:
+def _csr(feats: list[list[int]], vals: list[list[float]], n_feat: int) -> tuple[Any, Any, Any, Any]:
+    """Row-compressed arrays (indptr, indices, data, row lengths) with a bias column appended."""
+    np = _numpy()
+    lens = np.fromiter((len(f) + 1 for f in feats), dtype=np.int64, count=len(feats))
+    indptr = np.zeros(len(feats) + 1, dtype=np.int64)
+    np.cumsum(lens, out=indptr[1:])
+    indices = np.empty(int(indptr[-1]), dtype=np.int64)
+    data = np.empty(int(indptr[-1]), dtype=np.float64)
+    for i, (f, v) in enumerate(zip(feats, vals, strict=True)):
+        a, b = indptr[i], indptr[i + 1]
+        indices[a:b - 1] = f
+        data[a:b - 1] = v
+        indices[b - 1] = n_feat
+        data[b - 1] = 1.0
+    return indptr, indices, data, lens
+
+
+def _train_binary(csr: tuple[Any, Any, Any, Any], ys: Any, costs: Any, n_feat: int, max_iter: int,
+                  tol: float) -> Any:
+    """L2-regularised squared-hinge linear SVM in the primal (the loss of LinearSVC), by Newton's
+    method with conjugate gradients and an exact line search (Keerthi & DeCoste 2005).
+
+    Minimises ``0.5 |w|^2 + sum_i C_i max(0, 1 - y_i w.x_i)^2``; the last weight is the bias
+    (a constant feature 1, regularised like LIBLINEAR's). Returns the weights (numpy array).
+    """
+    np = _numpy()
+    indptr, indices, data, lens = csr
+    starts = indptr[:-1]
+    d = n_feat + 1
+
+    def xv(v: Any) -> Any:
+        return np.add.reduceat(data * v[indices], starts)
+
+    def xtv(u: Any) -> Any:
+        return np.bincount(indices, weights=data * np.repeat(u, lens), minlength=d)
+
+    w = np.zeros(d)
+    z = np.zeros(len(ys))
+    g0 = None
+    for _ in range(max_iter):
+        margin = 1.0 - ys * z
+        act = margin > 0
+        ca = np.where(act, costs, 0.0)
+        g = w - 2.0 * xtv(ca * ys * margin)
+        gn = float(np.sqrt(g @ g))
+        if g0 is None:
+            g0 = gn
+        if gn <= tol * g0 or gn == 0.0:
             break
+        # conjugate gradients on (I + 2 X_A' C_A X_A) s = -g
+        s = np.zeros(d)
+        r = -g
+        p = r.copy()
+        rr = float(r @ r)
+        for _cg in range(200):
+            hp = p + 2.0 * xtv(ca * xv(p))
+            alpha = rr / float(p @ hp)
+            s += alpha * p
+            r -= alpha * hp
+            rr_new = float(r @ r)
+            if rr_new <= (0.1 * gn) ** 2:
+                break
+            p = r + (rr_new / rr) * p
+            rr = rr_new
+        # exact line search on the piecewise quadratic along s
+        e = xv(s)
+        ws, ss = float(w @ s), float(s @ s)
+        t = 1.0
+        for _ls in range(30):
+            m = 1.0 - ys * (z + t * e)
+            a = m > 0
+            d1 = ws + t * ss - 2.0 * float(np.sum((costs * ys * e * m)[a]))
+            d2 = ss + 2.0 * float(np.sum((costs * e * e)[a]))
+            t_new = t - d1 / d2
+            if abs(t_new - t) <= 1e-10 * max(1.0, abs(t)):
+                t = t_new
+                break
+            t = t_new
+        w += t * s
+        z += t * e
     return w
+
+
+def _numpy() -> Any:
+    try:
+        import numpy
+    except ImportError as exc:  # pragma: no cover - numpy ships with the learn extra
+        raise ValueError("`rules learn` needs numpy (pip install numpy)") from exc
+    return numpy
+
+
+def _design(feats: list[set[str]], index: dict[str, int], idf: list[float], normalise: bool
+            ) -> tuple[list[list[int]], list[list[float]]]:
+    """Per message: vocabulary indices and values ``idf / sqrt(number of matched terms)``."""
+    xs_idx: list[list[int]] = []
+    xs_val: list[list[float]] = []
+    for f in feats:
+        idx = sorted(index[t] for t in f if t in index)
+        scale = 1.0 / math.sqrt(len(idx)) if normalise and idx else 1.0
+        xs_idx.append(idx)
+        xs_val.append([idf[j] * scale for j in idx])
+    return xs_idx, xs_val
+
+
+def _fit(rows: list[tuple[str, str]], feats: list[set[str]], vocab: list[str], idf: list[float],
+         labels: list[str], cfg: LearnConfig) -> list[Any]:
+    """One-vs-rest SVM weights (term weights times IDF, then the bias) per label."""
+    np = _numpy()
+    index = {t: i for i, t in enumerate(vocab)}
+    xs_idx, xs_val = _design(feats, index, idf, cfg.normalise)
+    csr = _csr(xs_idx, xs_val, len(vocab))
+    n_docs = len(rows)
+    counts = Counter(y for _, y in rows)
+    idf_b = np.array(list(idf) + [1.0])
+    if cfg.balance:  # as scikit-learn's class_weight="balanced": n / (k * count of the row's label)
+        costs = np.array([cfg.c * n_docs / (len(labels) * counts[y]) for _, y in rows])
+    else:
+        costs = np.full(n_docs, cfg.c)
+    out = []
+    for label in labels:
+        ys = np.array([1.0 if y == label else -1.0 for _, y in rows])
+        w = _train_binary(csr, ys, costs, len(vocab), cfg.epochs, cfg.tol)
+        out.append(w * idf_b)  # rule weight of a term = SVM weight x IDF; the bias stays
+    return out
 
 
 def learn_rules(rows: list[tuple[str, str]], segmenter: Segmenter, cfg: LearnConfig | None = None,
@@ -150,44 +247,42 @@ def learn_rules(rows: list[tuple[str, str]], segmenter: Segmenter, cfg: LearnCon
     for f in feats:
         df.update(f)
     vocab = sorted(t for t, n in df.items() if n >= cfg.min_count)
-    index = {t: i for i, t in enumerate(vocab)}
     n_docs = len(rows)
-    idf = [math.log((1 + n_docs) / (1 + df[t])) + 1.0 for t in vocab]
-    norms: list[float] = []
-    xs_idx: list[list[int]] = []
-    xs_val: list[list[float]] = []
-    bias_j = len(vocab)
-    for f in feats:
-        idx = sorted(index[t] for t in f if t in index)
-        vals = [idf[j] for j in idx]
-        norm = math.sqrt(sum(v * v for v in vals)) or 1.0
-        norms.append(norm)
-        xs_idx.append(idx + [bias_j])
-        xs_val.append([v / norm for v in vals] + [1.0])
-    bias_scale = sorted(norms)[len(norms) // 2] if cfg.scale_bias and norms else 1.0
-    counts = Counter(y for _, y in rows)
-    rng = random.Random(cfg.seed)
+
+    def idf_of(terms: list[str]) -> list[float]:
+        return [math.log((1 + n_docs) / (1 + df[t])) + 1.0 for t in terms]
+
+    weights = _fit(rows, feats, vocab, idf_of(vocab), labels, cfg)
+
+    def ranked(w: Any, terms: list[str]) -> list[int]:
+        if cfg.prune == "mass":
+            key = [-abs(w[j]) * df[terms[j]] for j in range(len(terms))]
+        else:
+            key = [-abs(w[j]) for j in range(len(terms))]
+        return sorted(range(len(terms)), key=key.__getitem__)
+
+    if cfg.retrain and len(vocab) > cfg.top_k:
+        # keep the union of every category's top terms and learn again on just those, so that the
+        # normalisation at run time (the terms the rules file matches) is the one learned with
+        union = set()
+        for w in weights:
+            union.update(vocab[j] for j in ranked(w, vocab)[:cfg.top_k])
+        vocab = sorted(union)
+        weights = _fit(rows, feats, vocab, idf_of(vocab), labels, cfg)
+
     base_cats = {c.code: c for c in base.categories} if base else {}
     cats = []
     report = LearnReport(labels=labels, n_train=n_docs, n_features=len(vocab), skipped_chatter=skipped)
-    for label in labels:
-        ys = [1 if y == label else -1 for _, y in rows]
-        if cfg.balance:
-            c_pos = cfg.c * n_docs / (2 * counts[label])
-            c_neg = cfg.c * n_docs / (2 * (n_docs - counts[label]))
-        else:
-            c_pos = c_neg = cfg.c
-        w = _train_binary(xs_idx, xs_val, ys, len(vocab), c_pos, c_neg, cfg.epochs, rng)
-        if cfg.prune == "mass":
-            ranked = sorted(range(len(vocab)), key=lambda j: -abs(w[j] * idf[j]) * df[vocab[j]])
-        else:
-            ranked = sorted(range(len(vocab)), key=lambda j: -abs(w[j] * idf[j]))
-        keep = [j for j in ranked[:cfg.top_k] if abs(w[j] * idf[j]) >= 1e-4]
+    bias_j = len(vocab)
+    for label, w in zip(labels, weights, strict=True):
+        keep = [j for j in ranked(w, vocab)[:cfg.top_k] if abs(w[j]) >= cfg.min_weight]
         keywords: dict[str, float] = {}
         phrases: dict[str, float] = {}
-        for j in sorted(keep, key=lambda j: -w[j] * idf[j]):
+        for j in sorted(keep, key=lambda j: -w[j]):
             term = vocab[j]
-            weight = round(w[j] * idf[j], 4)
+            weight = float(w[j])
+            if not weight:
+                continue
             if term.startswith("k:"):
                 keywords[term[2:]] = weight
             else:
@@ -196,9 +291,10 @@ def learn_rules(rows: list[tuple[str, str]], segmenter: Segmenter, cfg: LearnCon
         cats.append(Category(code=label, name=known.name if known else label,
                              department=known.department if known else None,
                              tier=known.tier if known else cfg.tier,
-                             bias=round(w[bias_j] * bias_scale, 4) or 1e-4, keywords=keywords, phrases=phrases))
+                             bias=float(w[bias_j]) or 1e-4, keywords=keywords, phrases=phrases))
         report.kept[label] = len(keywords) + len(phrases)
-    rules = RuleSet(categories=tuple(cats), threshold=0.0, second_ratio=1.0, fallback="best")
+    rules = RuleSet(categories=tuple(cats), threshold=0.0, second_ratio=1.0, fallback="best",
+                    normalise="l2" if cfg.normalise else "none")
     if base is not None:
         rules = replace(rules, negation_cues=base.negation_cues, negation_window=base.negation_window,
                         chatter_terms=base.chatter_terms, chatter_max_leftover=base.chatter_max_leftover,

@@ -5,6 +5,9 @@ One YAML format serves hand-written township rules and rules learned by ``rules 
     threshold: 1.0          # best score must reach this, else "other" (human triage)
     second_ratio: 0.6       # runner-up >= ratio * best (and >= threshold) gives a second label
     fallback: other         # other | best  (best: always take the top category, for learned rules)
+    normalise: none         # none | l2: a category's score is bias + (sum of the weights of the
+                            # matched terms) / sqrt(number of distinct terms the message matched in
+                            # any category, keywords and phrases counted apart); learned rules use l2
     negation: {window: 2, cues: [不是, 没有, 没]}
     chatter: {terms: [收到, 好的], max_leftover: 2}
     urgent: {terms: [着火, 煤气泄漏]}
@@ -33,6 +36,7 @@ import yaml
 
 TIERS = ("easy", "general", "hard")
 FALLBACKS = ("other", "best")
+NORMALISE = ("none", "l2")
 MAX_WEIGHT = 1000.0
 
 
@@ -44,6 +48,11 @@ class RuleError(ValueError):
         self.entry = entry
         self.reason = reason
         super().__init__(f"rules error in category {category!r}, entry {entry!r}: {reason}")
+
+
+def _round(v: float) -> float:
+    """Four significant digits (learned weights can be small), at most four decimals."""
+    return round(float(f"{v:.4g}"), 4) if abs(v) >= 1e-4 else float(f"{v:.2g}")
 
 
 @dataclass(frozen=True)
@@ -67,9 +76,9 @@ class Category:
             out["department"] = self.department
         out["tier"] = self.tier
         if self.bias:
-            out["bias"] = round(self.bias, 4)
-        out["keywords"] = {k: round(v, 4) for k, v in self.keywords.items()}
-        out["phrases"] = {k: round(v, 4) for k, v in self.phrases.items()}
+            out["bias"] = _round(self.bias)
+        out["keywords"] = {k: _round(v) for k, v in self.keywords.items()}
+        out["phrases"] = {k: _round(v) for k, v in self.phrases.items()}
         if self.negative:
             out["negative"] = list(self.negative)
         if self.tier_terms:
@@ -85,6 +94,7 @@ class RuleSet:
     threshold: float = 1.0
     second_ratio: float = 0.6
     fallback: str = "other"
+    normalise: str = "none"
     negation_cues: tuple[str, ...] = ()
     negation_window: int = 2
     chatter_terms: tuple[str, ...] = ()
@@ -110,6 +120,7 @@ class RuleSet:
             "threshold": self.threshold,
             "second_ratio": self.second_ratio,
             "fallback": self.fallback,
+            **({"normalise": self.normalise} if self.normalise != "none" else {}),
             "negation": {"window": self.negation_window, "cues": list(self.negation_cues)},
             "chatter": {"max_leftover": self.chatter_max_leftover, "terms": list(self.chatter_terms)},
             "urgent": {"terms": list(self.urgent_terms)},
@@ -217,6 +228,11 @@ def parse_rules(data: Any, source: str = "") -> RuleSet:
     fallback = data.get("fallback", "other")
     if fallback not in FALLBACKS:
         raise RuleError("-", "fallback", f"unknown fallback {fallback!r} (other | best)")
+    normalise = data.get("normalise", "none")
+    if normalise is None or normalise is False:
+        normalise = "none"
+    if normalise not in NORMALISE:
+        raise RuleError("-", "normalise", f"unknown normalise {normalise!r} (none | l2)")
     neg = data.get("negation") or {}
     chat = data.get("chatter") or {}
     urg = data.get("urgent") or {}
@@ -234,6 +250,7 @@ def parse_rules(data: Any, source: str = "") -> RuleSet:
         threshold=threshold,
         second_ratio=ratio,
         fallback=fallback,
+        normalise=normalise,
         negation_cues=_terms(neg.get("cues"), "-", "negation.cues"),
         negation_window=window,
         chatter_terms=_terms(chat.get("terms"), "-", "chatter.terms"),

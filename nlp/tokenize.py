@@ -24,6 +24,9 @@ _ENG = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789
 _HAN_WORD = re.compile(r"^[\u4E00-\u9FD5]{2,}$")
 
 Token = tuple[str, int]
+_PREFIX = 1.0  # log probabilities are <= 0: these two markers cannot collide with one
+_ABSENT = 2.0
+_CACHE_MAX = 400_000
 
 
 class Segmenter:
@@ -36,8 +39,11 @@ class Segmenter:
         self.refresh()
 
     def refresh(self) -> None:
-        """Re-read the dictionary total (call after ``add_word``)."""
-        self.logtotal = math.log(self.tokenizer.total)
+        """Re-read the dictionary total (call after ``add_word``); drops the log-probability cache."""
+        self.total = self.tokenizer.total
+        self.logtotal = math.log(self.total)
+        # fragment -> log P(word), or _PREFIX (a prefix of some word, not a word), or _ABSENT
+        self._logp: dict[str, float] = {}
 
     def add_words(self, words: list[str]) -> int:
         """Add Han words that the dictionary lacks (keywords must come out as single tokens)."""
@@ -51,6 +57,10 @@ class Segmenter:
         return added
 
     def _block(self, s: str, offset: int, out: list[Token]) -> None:
+        cache = self._logp
+        if len(cache) > _CACHE_MAX:
+            cache.clear()
+        cget = cache.get
         get = self.freq.get
         log = math.log
         logtotal = self.logtotal
@@ -64,12 +74,16 @@ class Segmenter:
             i = k + 1
             frag = s[k]
             while True:
-                f = get(frag)
-                if f is None:
+                lp = cget(frag)
+                if lp is None:
+                    f = get(frag)
+                    lp = _ABSENT if f is None else (log(f) - logtotal if f else _PREFIX)
+                    cache[frag] = lp
+                if lp == _ABSENT:
                     break
-                if f:
+                if lp != _PREFIX:
                     found = True
-                    v = log(f) - logtotal + best[i]
+                    v = lp + best[i]
                     if v >= bval:  # jieba's max() over (value, end) prefers the longer word on ties
                         bval = v
                         bend = i
@@ -100,9 +114,33 @@ class Segmenter:
 
     def tokens(self, text: str) -> list[Token]:
         """``(token, start)`` for every jieba token of the Han/alphanumeric blocks of ``text``."""
+        if self.tokenizer.total != self.total:  # another Segmenter added words to the dictionary
+            self.refresh()
         out: list[Token] = []
         for m in _RE_HAN.finditer(text):
             self._block(m.group(), m.start(), out)
+        return out
+
+    def tokens_at(self, text: str, positions: list[int]) -> list[Token]:
+        """Like :meth:`tokens`, but only for the blocks containing one of ``positions``.
+
+        jieba segments each Han/alphanumeric block on its own, so the tokens of a block do not
+        depend on the rest of the text: the classifier segments only the blocks where a keyword
+        occurs as a substring.
+        """
+        if self.tokenizer.total != self.total:
+            self.refresh()
+        out: list[Token] = []
+        pi = 0
+        npos = len(positions)
+        for m in _RE_HAN.finditer(text):
+            start, end = m.span()
+            while pi < npos and positions[pi] < start:
+                pi += 1
+            if pi == npos:
+                break
+            if positions[pi] < end:
+                self._block(m.group(), start, out)
         return out
 
     def words(self, text: str) -> list[str]:
