@@ -35,7 +35,7 @@ from handlers.tickets import (
     workflow,
 )
 from notify.ticket_events import title
-from notify.tickets import format_due
+from notify.tickets import format_due, working_card
 from store.models import Grid, Person, Ticket
 
 _NUMBERED = re.compile(r"^/?\D{2,3}\s*#?\s*\d")
@@ -50,9 +50,14 @@ def _accept(ctx: Context, match: CommandMatch) -> str:
     outcome = run(ctx, match, Action.ACCEPT)
     if not outcome:
         return refused(outcome)
-    assert outcome.ticket is not None
+    ticket = outcome.ticket
+    assert ticket is not None and outcome.event is not None
+    category = ctx.services.classifier.category_name(ticket.category)
+    ctx.messenger.card_to(ctx.person, key=f"ticket:{ticket.id}:working:{outcome.event.id}",
+                          card=working_card(ticket, category, ctx.services.calendar.tz),
+                          ticket_id=ticket.id, urgent=ticket.urgent)
     return finish(ctx, outcome, T.DONE_ACCEPT.format(
-        number=outcome.ticket.id, due=due(ctx, outcome.ticket, "resolve_due")))
+        number=ticket.id, due=due(ctx, ticket, "resolve_due")))
 
 
 def _escalate(ctx: Context, match: CommandMatch) -> str:

@@ -9,6 +9,13 @@ DISPATCH_CARD_DESC = "{grid} · {reporter}"
 DISPATCH_CARD_DUE = "请于 {accept_due} 前接单"
 DISPATCH_BUTTON_ACCEPT = "接单"
 DISPATCH_BUTTON_DETAIL = "详情"
+WORKING_CARD_TITLE = "处理中 #{number}｜{category}"
+WORKING_BUTTON_RESOLVE = "办结"
+RESOLVED_BY_CARD = "已处理完毕（任务卡片办结）"
+CARD_ACCEPT_DUE = "接单时限"
+CARD_RESOLVE_DUE = "办结时限"
+CARD_LOCATION = "位置"
+NO_GRID = "未定网格"
 URGENT_ALERT = "【紧急】{grid} 工单 #{number}（{category}）：{text}\n已派给{handler}，请关注。"
 
 # -- the ticket lifecycle (issue 3): what residents and handlers are told ----------------------

@@ -1,4 +1,4 @@
-"""Render ticket happenings as WeCom messages: the dispatch task card and urgent alerts."""
+"""Render ticket happenings as WeCom messages: task cards (new, accepted) and urgent alerts."""
 
 from __future__ import annotations
 
@@ -21,29 +21,53 @@ def format_due(when: datetime | None, tz: tzinfo) -> str:
     )
 
 
-def dispatch_card(ticket: Ticket, category_name: str, tz: tzinfo) -> dict:
-    """A button_interaction template card whose buttons send the same text as typed commands."""
-    title = texts.DISPATCH_CARD_URGENT_TITLE if ticket.urgent else texts.DISPATCH_CARD_TITLE
+def _task_card(
+    ticket: Ticket, title: str, due_label: str, due: datetime | None, tz: tzinfo, stage: str,
+    buttons: list[tuple[str, int, str]],
+) -> dict:
+    """A button_interaction template card; each button sends the text of a typed command."""
     reporter = ticket.reporter.name or ticket.reporter.userid
+    started = ticket.accepted_at if stage == "working" else ticket.dispatched_at
     return {
         "card_type": "button_interaction",
         "main_title": {
-            "title": title.format(number=ticket.id, category=category_name),
+            "title": title,
             "desc": texts.DISPATCH_CARD_DESC.format(
-                grid=ticket.grid.name if ticket.grid else "未定网格", reporter=reporter
+                grid=ticket.grid.name if ticket.grid else texts.NO_GRID, reporter=reporter
             ),
         },
         "sub_title_text": ticket.text[:120],
         "horizontal_content_list": [
-            {"keyname": "接单时限", "value": format_due(ticket.accept_due, tz)},
-            *([{"keyname": "位置", "value": ticket.location}] if ticket.location else []),
+            {"keyname": due_label, "value": format_due(due, tz)},
+            *([{"keyname": texts.CARD_LOCATION, "value": ticket.location}]
+              if ticket.location else []),
         ],
-        "task_id": f"ticket-{ticket.id}-dispatch-{int(ticket.dispatched_at.timestamp()) if ticket.dispatched_at else 0}",
+        "task_id": f"ticket-{ticket.id}-{stage}-{int(started.timestamp()) if started else 0}",
         "button_list": [
-            {"text": texts.DISPATCH_BUTTON_ACCEPT, "style": 1, "key": f"接单 {ticket.id}"},
-            {"text": texts.DISPATCH_BUTTON_DETAIL, "style": 2, "key": f"详情 {ticket.id}"},
+            {"text": text, "style": style, "key": key} for text, style, key in buttons
         ],
     }
+
+
+def dispatch_card(ticket: Ticket, category_name: str, tz: tzinfo) -> dict:
+    """The new task: 接单 and 详情 buttons, the deadline to accept."""
+    title = texts.DISPATCH_CARD_URGENT_TITLE if ticket.urgent else texts.DISPATCH_CARD_TITLE
+    return _task_card(
+        ticket, title.format(number=ticket.id, category=category_name), texts.CARD_ACCEPT_DUE,
+        ticket.accept_due, tz, "dispatch",
+        [(texts.DISPATCH_BUTTON_ACCEPT, 1, f"接单 {ticket.id}"),
+         (texts.DISPATCH_BUTTON_DETAIL, 2, f"详情 {ticket.id}")],
+    )
+
+
+def working_card(ticket: Ticket, category_name: str, tz: tzinfo) -> dict:
+    """The accepted task: 办结 (with a standard note; typed 办结 N 说明 says more) and 详情."""
+    return _task_card(
+        ticket, texts.WORKING_CARD_TITLE.format(number=ticket.id, category=category_name),
+        texts.CARD_RESOLVE_DUE, ticket.resolve_due, tz, "working",
+        [(texts.WORKING_BUTTON_RESOLVE, 1, f"办结 {ticket.id} {texts.RESOLVED_BY_CARD}"),
+         (texts.DISPATCH_BUTTON_DETAIL, 2, f"详情 {ticket.id}")],
+    )
 
 
 def send_dispatch(
