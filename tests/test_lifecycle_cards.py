@@ -54,3 +54,34 @@ def test_someone_elses_card_button_is_refused(bot):
     [dispatch] = _cards(bot, "lijuan")
     _press(bot, "chenjing", dispatch, "接单")  # a worker of another grid
     assert ticket(bot, bot.tickets()[0].id).status == "dispatched"
+
+
+def test_a_photo_and_a_location_after_a_report_are_attached_to_it(bot):
+    import time_machine
+
+    from store.models import TicketEvent
+    from wecom.simulator.payloads import app_image, app_location
+
+    bot.say_to_app("zhangsan", REPORT)
+    [opened] = bot.tickets()
+    bot.processed(bot.app_client().send_app_xml(
+        "/wecom/callback", app_image("zhangsan", media_id="MEDIA_1")))
+    bot.processed(bot.app_client().send_app_xml(
+        "/wecom/callback", app_location("zhangsan", 37.78, 107.39, "东顺苑3栋")))
+    with bot.session() as session:
+        events = session.query(TicketEvent).filter_by(ticket_id=opened.id,
+                                                       action="supplement").all()
+    assert [e.data.get("attachment") for e in events] == ["image", "location"]
+    assert events[0].data["media_id"] == "MEDIA_1"
+    assert events[1].data["location"]["label"] == "东顺苑3栋"
+
+    # eleven minutes later a picture is no longer taken as part of that report
+    later = opened.created_at.timestamp() + 11 * 60
+    with time_machine.travel(later, tick=False):
+        bot.processed(bot.app_client().send_app_xml(
+            "/wecom/callback", app_image("zhangsan", media_id="MEDIA_2")))
+    with bot.session() as session:
+        count = session.query(TicketEvent).filter_by(ticket_id=opened.id,
+                                                      action="supplement").count()
+    assert count == 2
+    assert len(bot.tickets()) == 1
