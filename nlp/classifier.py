@@ -136,13 +136,17 @@ class Classifier:
             rec.hits = tuple(rec.hits)
             rec.active = bool(rec.hits or rec.negative or rec.urgent or rec.tiers)
         self._subs = subs
-        first: dict[str, set[int]] = {}
+        pre2: dict[str, set[int]] = {}
         for k in subs:
-            first.setdefault(k[0], set()).add(len(k))
-        # substrings are only looked up at positions whose character starts some rule term
-        self._first = {ch: tuple(sorted(ls)) for ch, ls in first.items()}
+            if len(k) >= 2:
+                pre2.setdefault(k[:2], set()).add(len(k))
+        # substrings are only looked up at positions whose two characters start some rule term
+        self._pre2 = {p: tuple(sorted(ls)) for p, ls in pre2.items()}
+        self._single = frozenset(k for k in subs if len(k) == 1)
         self._chatter = tuple(sorted(set(rules.chatter_terms), key=len, reverse=True))
         self._chatter_set = frozenset(rules.chatter_terms)
+        self._chatter_del = {ord(ch): None for t in rules.chatter_terms for ch in t}
+        self._max_leftover = rules.chatter_max_leftover
         self._window = rules.negation_window
 
     # -- helpers -------------------------------------------------------------------------------
@@ -158,6 +162,11 @@ class Classifier:
         s = _STICKER.sub("", text)
         s = _NOISE.sub("", s)
         if len(s) > _CHATTER_SCAN:
+            return s
+        # fast path: more than max_leftover Han/alphanumeric characters that occur in no chatter
+        # term survive any removal of chatter terms, so the answer only needs to keep them
+        rest = s.translate(self._chatter_del)
+        if len(rest) > self._max_leftover and _HAN_OR_ALNUM.search(rest):
             return s
         if s in self._chatter_set:
             return ""
@@ -184,9 +193,19 @@ class Classifier:
         cue_ends: list[int] = []
         found: list[tuple[int, _Sub, str]] = []
         kw_pos: list[int] = []
-        first_get = self._first.get
+        pre2_get = self._pre2.get
+        single = self._single
         for i in range(n):
-            lens = first_get(text[i])
+            ch = text[i]
+            if ch in single:
+                rec = subs_get(ch)
+                if rec.keyword:
+                    kw_pos.append(i)
+                if rec.cue:
+                    cue_ends.append(i + 1)
+                if rec.active:
+                    found.append((i, rec, ch))
+            lens = pre2_get(text[i:i + 2])
             if lens is None:
                 continue
             for L in lens:

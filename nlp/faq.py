@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,13 +60,18 @@ class Faq:
     question_cues: tuple[str, ...]
     help_cues: tuple[str, ...]
 
+    def __post_init__(self) -> None:
+        # one compiled alternation per cue list: a single C-level scan instead of a Python loop
+        object.__setattr__(self, "_question_re", _alternation(self.question_cues))
+        object.__setattr__(self, "_help_re", _alternation(self.help_cues))
+
     def is_question(self, text: str) -> bool:
         """The message asks something."""
-        return any(c in text for c in self.question_cues)
+        return self._question_re.search(text) is not None  # type: ignore[attr-defined]
 
     def wants_help(self, text: str) -> bool:
         """The resident asks for someone to act (a ticket, not an answer)."""
-        return any(c in text for c in self.help_cues)
+        return self._help_re.search(text) is not None  # type: ignore[attr-defined]
 
     def match(self, text: str) -> FaqAnswer | None:
         """The best-matching entry (most matched characters), if any."""
@@ -76,6 +82,12 @@ class Faq:
             if n > best_len:
                 best, best_len = e, n
         return best.answer if best else None
+
+
+def _alternation(cues: tuple[str, ...]) -> re.Pattern[str]:
+    if not cues:
+        return re.compile(r"(?!x)x")  # matches nothing
+    return re.compile("|".join(re.escape(c) for c in sorted(cues, key=len, reverse=True)))
 
 
 def _strings(value: Any, entry: str, key: str) -> tuple[str, ...]:
