@@ -65,6 +65,7 @@ def test_learn_eval_round_trip(tmp_path: Path) -> None:
     out = tmp_path / "learned.yaml"
     assert cli(["rules", "learn", str(data), "--out", str(out), "--top-k", "20"]) == 0
     rules = load_rules(out)  # same format as hand-written rules
+    assert rules.normalise == "l2" and "normalise: l2" in out.read_text(encoding="utf-8")
     assert set(rules.codes) == {"facility", "environment"}
     assert rules.category("facility").name == "市政设施"  # names reused from the base rules
     assert len(rules.category("facility").keywords) + len(rules.category("facility").phrases) <= 20
@@ -104,3 +105,22 @@ def test_cli_eval_cv_and_explain(tmp_path: Path, capsys: pytest.CaptureFixture[s
     out = capsys.readouterr().out
     assert "category=facility" in out and "下水道(+2.0)" in out
     assert cli(["rules", "eval", str(tmp_path / "missing.csv")]) == 2
+
+
+def test_learned_rules_compute_the_learned_linear_model(tmp_path: Path) -> None:
+    """The rules file reproduces the learned scores: bias + sum(weights) / sqrt(matched terms)."""
+    rows = [r for r in read_labelled(DATA) if r[1] != "chatter"]
+    seg = get_segmenter(DEFAULT_USERDICT)
+    rules, report = learn_rules(rows, seg, LearnConfig(top_k=60), base=load_rules(DEFAULT_RULES))
+    assert all(0 < n <= 60 for n in report.kept.values())
+    out = tmp_path / "learned.yaml"
+    rules.dump(out)
+    again = load_rules(out)
+    clf, clf2 = Classifier(rules, seg), Classifier(again, seg)
+    for text, _ in rows[:40]:
+        a, b = clf.classify(text), clf2.classify(text)
+        assert a.category == b.category
+        for code, s in a.explanation["scores"].items():
+            assert b.explanation["scores"][code] == pytest.approx(s, abs=2e-3)
+    rep = evaluate(clf2, rows)
+    assert rep.accuracy > 0.9  # in-sample: the SVM separates the training messages

@@ -95,3 +95,31 @@ def test_faq_errors() -> None:
     with pytest.raises(RuleError) as err:
         parse_faq({"entries": [{"id": "a", "question": "q", "answer": "", "match": ["x"]}]})
     assert err.value.category == "faq" and err.value.entry == "a.answer"
+
+
+@pytest.mark.parametrize("value", ["l1", "sqrt", 2, True])
+def test_bad_normalise_value(tmp_path: Path, value: object) -> None:
+    with pytest.raises(RuleError) as err:
+        load_rules(write(tmp_path, {"normalise": value, "categories": [cat()]}))
+    assert (err.value.category, err.value.entry) == ("-", "normalise")
+    assert "none | l2" in err.value.reason
+
+
+def test_normalise_l2_divides_by_sqrt_of_matched_terms(tmp_path: Path) -> None:
+    from nlp.classifier import DEFAULT_USERDICT, Classifier
+    from nlp.tokenize import get_segmenter
+
+    data = {"normalise": "l2", "threshold": 0.0, "fallback": "best", "categories": [
+        cat(bias=-0.5, keywords={}, phrases={"下水道": 2.0, "堵": 1.0}),
+        cat("environment", keywords={}, phrases={"臭": 3.0})]}
+    rules = load_rules(write(tmp_path, data))
+    assert rules.normalise == "l2" and load_rules(DEFAULT_RULES).normalise == "none"
+    out = tmp_path / "again.yaml"
+    rules.dump(out)
+    assert load_rules(out).normalise == "l2"
+    clf = Classifier(rules, get_segmenter(DEFAULT_USERDICT))
+    # three distinct terms matched in any category: each category's sum is divided by sqrt(3)
+    scores = clf.classify("下水道堵了好臭").explanation["scores"]
+    assert scores["facility"] == pytest.approx(-0.5 + 3.0 / 3 ** 0.5, abs=1e-3)
+    assert scores["environment"] == pytest.approx(3.0 / 3 ** 0.5, abs=1e-3)
+    assert clf.classify("好臭").explanation["scores"]["environment"] == pytest.approx(3.0)
