@@ -354,3 +354,25 @@ def test_a_failing_handler_still_records_the_message_and_apologises(bot, monkeyp
         assert "系统暂时无法处理" in reply.payload["text"]["content"]
         assert session.scalar(select(InboundMessage.dedup_key)).startswith("app:")
         assert session.scalars(select(Ticket)).all() == []
+
+
+def test_text_with_cdata_terminators_and_markup_survives_intact(bot):
+    text = "楼道灯坏了]]><xml>&amp; 3栋2单元 <b>很黑</b>"
+    assert bot.say_to_app("zhangsan", text).status == 200
+    [ticket] = bot.tickets()
+    assert ticket.text == text
+    assert ticket.location == "3栋2单元"
+
+
+def test_app_link_and_voice_messages_are_normalised(bot):
+    from wecom.simulator.payloads import app_link, app_voice
+
+    bot.processed(bot.app_client().send_app_xml(
+        "/wecom/callback", app_voice("lisi", media_id="VOICE_1")))
+    bot.processed(bot.app_client().send_app_xml(
+        "/wecom/callback", app_link("lisi", "停水通知", "明天停水", "https://example.org/n")))
+    rows = bot.inbound()
+    assert [r.kind for r in rows] == ["voice", "link"]
+    assert rows[0].payload["media_id"] == "VOICE_1"
+    assert rows[1].payload["url"] == "https://example.org/n"
+    assert all(r.status == "done" for r in rows)
