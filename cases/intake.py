@@ -31,7 +31,7 @@ from cases.model import OPEN_STATUSES, Action, Actor
 from cases.service import Workflow, view_of
 from settings.model import Settings
 from store.models import Grid, GroupChat, Person, Ticket, TicketEvent
-from store.roster import RosterIndex, grid_path, people_by_ids, subtree_ids
+from store.roster import RosterIndex, people_by_ids
 
 
 @dataclass(frozen=True)
@@ -78,21 +78,17 @@ def _first_handler(
     return first_handler(path, roster.duties, start), False
 
 
-def _grid_area(grid: Grid) -> Grid:
-    """The grid-level node a (micro-)grid belongs to: duplicates are looked for there."""
-    for node in reversed(grid_path(grid)):
-        if node.level == "grid":
-            return node
-    return grid
-
-
 def find_duplicate(
-    session: Session, grid: Grid | None, category: str, text: str, now: datetime
+    session: Session, roster: RosterIndex, grid: Grid | None, category: str, text: str,
+    now: datetime,
 ) -> Ticket | None:
-    """An open ticket of the same grid and category, at most 48 hours old, with similar text."""
+    """An open ticket of the same grid and category, at most 48 hours old, with similar text.
+
+    "The same grid" is the grid-level node the (micro-)grid belongs to, with all below it.
+    """
     if grid is None or category == "other":
         return None
-    area = subtree_ids(session, [_grid_area(grid).id])
+    area = roster.subtree(roster.enclosing(grid.id, "grid"))
     candidates = session.scalars(
         select(Ticket).where(
             Ticket.grid_id.in_(area),
@@ -146,7 +142,7 @@ def open_ticket(
         dispatch_due=dispatch_due.at,
         deadlines_provisional=dispatch_due.provisional,
     )
-    original = find_duplicate(session, grid, request.category, request.text, now)
+    original = find_duplicate(session, roster, grid, request.category, request.text, now)
     session.add(ticket)
     session.flush()
     session.add(
@@ -163,15 +159,16 @@ def open_ticket(
         )
     )
     workflow = Workflow(session, settings, clock)
+    path = roster.path_codes(grid.id) if grid is not None else ()
     if original is not None:
-        return _merge(workflow, ticket, original, source_message_id, now)
+        return _merge(workflow, ticket, original, path, source_message_id, now)
 
     handler, triage = _first_handler(roster, settings, grid, request)
     person = people_by_ids(session, handler.person_ids[:1])[0] if handler else None
     alert: tuple[Person, ...] = ()
     if handler is not None and person is not None:
         decision = decide(
-            view_of(ticket), Action.DISPATCH, Actor.system(), assignee_id=person.id,
+            view_of(ticket, path), Action.DISPATCH, Actor.system(), assignee_id=person.id,
             level=handler.level, source_message_id=source_message_id,
             data={"grid": handler.grid_code, "triage": triage},
         )
@@ -185,12 +182,12 @@ def open_ticket(
 
 
 def _merge(
-    workflow: Workflow, ticket: Ticket, original: Ticket, source_message_id: int | None,
-    now: datetime,
+    workflow: Workflow, ticket: Ticket, original: Ticket, path: tuple[str, ...],
+    source_message_id: int | None, now: datetime,
 ) -> Opened:
     """Record the new report as merged into ``original`` (the bot's own 合并)."""
     decision = decide(
-        view_of(ticket), Action.MERGE, Actor.system(), duplicate_of=original.id,
+        view_of(ticket, path), Action.MERGE, Actor.system(), duplicate_of=original.id,
         source_message_id=source_message_id, note=f"#{original.id}",
     )
     workflow.apply(ticket, Action.MERGE, decision, now=now)

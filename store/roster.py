@@ -181,6 +181,27 @@ class RosterIndex:
     grids: dict[int, GridInfo]
     by_code: dict[str, GridInfo]
     duties: dict[str, dict[str, list[int]]]
+    children: dict[int, list[int]]
+
+    def subtree(self, grid_id: int) -> set[int]:
+        """``grid_id`` and every grid below it."""
+        found = {grid_id}
+        frontier = [grid_id]
+        while frontier:
+            parent = frontier.pop()
+            for child in self.children.get(parent, ()):
+                found.add(child)
+                frontier.append(child)
+        return found
+
+    def enclosing(self, grid_id: int, level: str) -> int:
+        """The nearest node at ``level`` on the way up from ``grid_id`` (itself if none)."""
+        current: int | None = grid_id
+        while current is not None:
+            if self.grids[current].level == level:
+                return current
+            current = self.grids[current].parent_id
+        return grid_id
 
     def path_codes(self, grid_id: int | None) -> tuple[str, ...]:
         """Codes from the root down to ``grid_id`` (empty for None)."""
@@ -199,7 +220,11 @@ def load_index(session: Session) -> RosterIndex:
             select(Grid.id, Grid.code, Grid.name, Grid.level, Grid.parent_id)
         )
     }
-    return RosterIndex(grids, {g.code: g for g in grids.values()}, duties(session))
+    children: dict[int, list[int]] = {}
+    for grid in grids.values():
+        if grid.parent_id is not None:
+            children.setdefault(grid.parent_id, []).append(grid.id)
+    return RosterIndex(grids, {g.code: g for g in grids.values()}, duties(session), children)
 
 
 class RosterCache:
