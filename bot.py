@@ -173,8 +173,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if not args.verbose:  # APScheduler logs every run of every job at INFO
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    if not args.verbose:  # APScheduler logs every job run, Alembic every plugin, at INFO
+        for noisy in ("apscheduler", "alembic"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return int(args.func(args) or 0)
     except ConfigError as error:
