@@ -64,6 +64,10 @@ class Faq:
         # one compiled alternation per cue list: a single C-level scan instead of a Python loop
         object.__setattr__(self, "_question_re", _alternation(self.question_cues))
         object.__setattr__(self, "_help_re", _alternation(self.help_cues))
+        # every entry needs its first group: no alternative of any first group => no entry matches
+        firsts = tuple({a for e in self.entries if e.groups for a in e.groups[0]})
+        object.__setattr__(self, "_first_re", _alternation(firsts) if all(e.groups for e in self.entries)
+                           else None)
 
     def is_question(self, text: str) -> bool:
         """The message asks something."""
@@ -75,6 +79,9 @@ class Faq:
 
     def match(self, text: str) -> FaqAnswer | None:
         """The best-matching entry (most matched characters), if any."""
+        first_re = self._first_re  # type: ignore[attr-defined]
+        if first_re is not None and first_re.search(text) is None:
+            return None
         best: FaqEntry | None = None
         best_len = 0
         for e in self.entries:
