@@ -101,3 +101,5 @@ def error_text(code: str, detail: dict[str, object] | None = None) -> str:
 
 def role_names(roles: tuple[str, ...] | list[str]) -> str:
     return "、".join(ROLE_NAMES.get(r, r) for r in roles) or "无"
+
+WHEN_DEADLINE = "截止 {deadline}"

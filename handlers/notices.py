@@ -225,7 +225,7 @@ def when_label(notice: Notice, services: Services) -> str:
     if notice.schedule_kind == "cron":
         return notice.schedule_text or notice.cron or ""
     if notice.schedule_kind == "none" and notice.deadline:
-        return f"截止 {notice.deadline.isoformat()}"
+        return T.WHEN_DEADLINE.format(deadline=notice.deadline.isoformat())
     return _fmt(notice.run_at, services) if notice.run_at else ""
 
 

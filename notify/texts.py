@@ -47,3 +47,9 @@ ATTACHMENT_KINDS = {"image": "图片", "voice": "语音", "location": "位置", 
                     "file": "文件"}
 SYSTEM_SOURCE = "系统"
 CENTER_NAME = "综治中心"
+
+# -- the way out: an admin alert when a message could not be delivered -------------------------
+DELIVERY_DEAD_ALERT = (
+    "【网格通】消息投递失败：outbox #{id}（{channel}，{msgtype}）重试 {attempts} 次仍未送达。"
+    "最后错误：{error}"
+)

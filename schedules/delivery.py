@@ -44,6 +44,7 @@ from typing import Any
 from sqlalchemy import or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from notify import texts
 from settings.model import WeComSettings
 from store.clock import utcnow
 from store.models import OutboxMessage, outbox_recipient_key
@@ -391,9 +392,9 @@ class OutboxWorker:
         """Tell the admins a message could not be delivered (never about a failed alert)."""
         if not self.admin_userids or row.idempotency_key.startswith(ALERT_KEY_PREFIX):
             return
-        content = (
-            f"【网格通】消息投递失败：outbox #{row.id}（{row.channel}，{row.msgtype}）"
-            f"重试 {row.attempts + 1} 次仍未送达。最后错误：{result.error}"
+        content = texts.DELIVERY_DEAD_ALERT.format(
+            id=row.id, channel=row.channel, msgtype=row.msgtype, attempts=row.attempts + 1,
+            error=result.error,
         )
         enqueue(
             session,
