@@ -77,7 +77,7 @@ def _handle_free_text(ctx: Context, found: Classification) -> str:
         return "greeted"
     if found.kind == "faq" and found.faq is not None:
         ctx.reply(texts.FAQ_ANSWER.format(answer=found.faq.answer))
-        return "faq"
+        return f"faq:{found.faq.id}"
     return _open_ticket(ctx, found)
 
 

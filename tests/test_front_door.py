@@ -121,6 +121,8 @@ def test_help_for_staff_lists_worker_commands(bot):
 def test_faq_question_is_answered_without_a_ticket(bot):
     bot.say_to_app("wangwu", "城乡居民医保怎么交费？")
     assert bot.tickets() == []
+    [row] = bot.inbound()
+    assert row.outcome.startswith("faq:")  # which answer was given is on record
     bot.deliver()
     [answer] = bot.received("wangwu")
     assert "医保" in answer
