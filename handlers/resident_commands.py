@@ -16,9 +16,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from cases import texts as core_texts
-from cases.lifecycle import decide
 from cases.model import FINAL_STATUSES, Action, Rating, Status
-from cases.service import actor_for, view_of
 from handlers import ticket_texts as T
 from handlers.base import CommandHandler, CommandMatch, Context, FunctionHandler, Handler
 from handlers.tickets import (
@@ -30,6 +28,7 @@ from handlers.tickets import (
     note_of,
     refused,
     resident_detail,
+    show,
     status_label,
     workflow,
 )
@@ -53,15 +52,7 @@ def parse_rating(text: str) -> tuple[str | None, str]:
 def _query(ctx: Context, match: CommandMatch) -> str:
     if match.number is None:
         return _my_tickets(ctx)
-    ticket = find(ctx, match)
-    if ticket is None:
-        return refused(None)
-    decision = decide(view_of(ticket), Action.VIEW, actor_for(ctx.session, ctx.person))
-    if not decision.allowed:
-        ctx.reply(decision.reason or "", ticket_id=ticket.id)
-        return "refused:view"
-    ctx.reply(resident_detail(ctx, ticket), ticket_id=ticket.id)
-    return f"query:{ticket.id}"
+    return show(ctx, match, resident_detail, "query")
 
 
 def _my_tickets(ctx: Context) -> str:

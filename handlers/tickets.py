@@ -12,8 +12,9 @@ from sqlalchemy import select
 from cases import texts as core_texts
 from cases.deadlines import SlaClock
 from cases.ladder import Level
+from cases.lifecycle import decide
 from cases.model import Action, Status
-from cases.service import Outcome, Workflow, active_stage, load
+from cases.service import Outcome, Workflow, active_stage, actor_for, load, view_of
 from handlers import ticket_texts as T
 from handlers.base import CommandMatch, Context, normalise
 from nlp import Classification, mask_pii
@@ -95,6 +96,20 @@ def note_action(
         return finish(ctx, outcome, confirmation.format(number=match.number))
 
     return callback
+
+
+def show(ctx: Context, match: CommandMatch, render: Callable[[Context, Ticket], str],
+         outcome: str) -> str:
+    """Reply with ``render(ctx, ticket)`` if the person may view the ticket (查询 N, 详情 N)."""
+    ticket = find(ctx, match)
+    if ticket is None:
+        return refused(None)
+    decision = decide(view_of(ticket), Action.VIEW, actor_for(ctx.session, ctx.person))
+    if not decision.allowed:
+        ctx.reply(decision.reason or "", ticket_id=ticket.id)
+        return "refused:view"
+    ctx.reply(render(ctx, ticket), ticket_id=ticket.id)
+    return f"{outcome}:{ticket.id}"
 
 
 def refused(outcome: Outcome | None) -> str:

@@ -14,7 +14,6 @@ import re
 
 from sqlalchemy import or_, select
 
-from cases.lifecycle import decide
 from cases.model import Action, Status
 from cases.permissions import can_view
 from cases.service import active_stage, actor_for, view_of
@@ -31,6 +30,7 @@ from handlers.tickets import (
     note_of,
     refused,
     run,
+    show,
     status_label,
     workflow,
 )
@@ -126,15 +126,7 @@ def _dispatch(ctx: Context, match: CommandMatch) -> str:
 
 
 def _detail(ctx: Context, match: CommandMatch) -> str:
-    ticket = find(ctx, match)
-    if ticket is None:
-        return refused(None)
-    decision = decide(view_of(ticket), Action.VIEW, actor_for(ctx.session, ctx.person))
-    if not decision.allowed:
-        ctx.reply(decision.reason or "", ticket_id=ticket.id)
-        return "refused:view"
-    ctx.reply(detail(ctx, ticket), ticket_id=ticket.id)
-    return f"detail:{ticket.id}"
+    return show(ctx, match, detail, "detail")
 
 
 def _tasks(ctx: Context, _match: CommandMatch) -> str:

@@ -207,6 +207,17 @@ def test_unanswered_delivery_is_redelivered_and_still_makes_one_ticket(bot):
 # -- bad input -------------------------------------------------------------------------------
 
 
+def _signed_envelope(bot, plaintext: str, receive_id: str | None = None) -> tuple[str, dict]:
+    """An app callback envelope around ``plaintext``, correctly encrypted and signed."""
+    w = bot.settings.wecom
+    encrypted = crypto.encrypt(w.encoding_aes_key, plaintext,
+                               w.corp_id if receive_id is None else receive_id)
+    ts, nonce = crypto.timestamp(), crypto.nonce()
+    params = {"msg_signature": crypto.sign(w.token, ts, nonce, encrypted), "timestamp": ts,
+              "nonce": nonce}
+    return f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>", params
+
+
 def _post(bot, path, body, params=None, content_type="text/xml"):
     return requests.post(f"{bot.base_url}{path}", params=params or {}, data=body,
                          headers={"Content-Type": content_type}, timeout=10)
@@ -220,15 +231,9 @@ def test_wrong_signature_on_a_message_is_403_and_writes_nothing(bot):
 
 
 def test_message_encrypted_for_another_corp_is_403(bot):
-    w = bot.settings.wecom
-    plaintext = app_text("zhangsan", REPORT)
     from wecom.simulator.payloads import to_xml
 
-    encrypted = crypto.encrypt(w.encoding_aes_key, to_xml(plaintext), "wwOtherCorp")
-    ts, nonce = crypto.timestamp(), crypto.nonce()
-    params = {"msg_signature": crypto.sign(w.token, ts, nonce, encrypted), "timestamp": ts,
-              "nonce": nonce}
-    body = f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+    body, params = _signed_envelope(bot, to_xml(app_text("zhangsan", REPORT)), "wwOtherCorp")
     assert _post(bot, "/wecom/callback", body, params).status_code == 403
     assert bot.inbound() == []
 
@@ -253,14 +258,9 @@ def test_garbage_bodies_are_400(bot):
 
 
 def test_signed_and_encrypted_but_malformed_inner_message_is_400(bot):
-    w = bot.settings.wecom
     for inner in ("<xml><FromUserName>x</FromUserName></xml>", "<xml><MsgType>text</MsgType></xml>",
                   "plain words"):
-        encrypted = crypto.encrypt(w.encoding_aes_key, inner, w.corp_id)
-        ts, nonce = crypto.timestamp(), crypto.nonce()
-        params = {"msg_signature": crypto.sign(w.token, ts, nonce, encrypted), "timestamp": ts,
-                  "nonce": nonce}
-        body = f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+        body, params = _signed_envelope(bot, inner)
         assert _post(bot, "/wecom/callback", body, params).status_code == 400, inner
     assert bot.inbound() == []
 
@@ -291,12 +291,7 @@ def test_xxe_and_billion_laughs_are_400_without_expansion(bot):
         assert response.status_code == 400
         assert "passwd" not in response.text and "lollol" not in response.text
     # the same inside a correctly signed and encrypted envelope
-    w = bot.settings.wecom
-    encrypted = crypto.encrypt(w.encoding_aes_key, BILLION_LAUGHS, w.corp_id)
-    ts, nonce = crypto.timestamp(), crypto.nonce()
-    params = {"msg_signature": crypto.sign(w.token, ts, nonce, encrypted), "timestamp": ts,
-              "nonce": nonce}
-    body = f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+    body, params = _signed_envelope(bot, BILLION_LAUGHS)
     assert _post(bot, "/wecom/callback", body, params).status_code == 400
     assert bot.inbound() == []
 
