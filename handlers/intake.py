@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
@@ -76,6 +77,45 @@ class MessageIntake:
         return "queued"
 
 
+class CallbacksInFlight:
+    """How many WeCom callbacks this process is answering right now.
+
+    A processor routing in the same process as the web server (``serve``, ``demo``) waits for a
+    quiet moment before each message — at most ``max_wait`` — so that answering WeCom, which is
+    on a 5-second clock, goes first and routing, which is not, fills the gaps.
+    """
+
+    def __init__(self, quiet_for: float = 0.01) -> None:
+        self.quiet_for = quiet_for
+        self._count = 0
+        self._last_leave = 0.0
+        self._quiet = threading.Condition()
+
+    def enter(self) -> None:
+        with self._quiet:
+            self._count += 1
+
+    def leave(self) -> None:
+        with self._quiet:
+            self._count -= 1
+            self._last_leave = time.monotonic()
+            if self._count == 0:
+                self._quiet.notify_all()
+
+    def wait_quiet(self, max_wait: float) -> None:
+        """Return once no callback has been running for ``quiet_for`` s, or after ``max_wait``."""
+        deadline = time.monotonic() + max_wait
+        with self._quiet:
+            while (left := deadline - time.monotonic()) > 0:
+                if self._count == 0:
+                    calm = time.monotonic() - self._last_leave
+                    if calm >= self.quiet_for:
+                        return
+                    self._quiet.wait(min(left, self.quiet_for - calm))
+                else:
+                    self._quiet.wait(left)
+
+
 class InboxProcessor:
     """Routes recorded messages, each in one transaction with all its effects."""
 
@@ -87,12 +127,16 @@ class InboxProcessor:
         on_commit: Callable[[], None] | None = None,
         worker_id: str | None = None,
         write_turn: AbstractContextManager[object] | None = None,
+        yield_to: CallbacksInFlight | None = None,
+        max_yield: float = 0.5,
     ) -> None:
         self.session_factory = session_factory
         self.services = services
         self.router = router
         self.on_commit = on_commit
         self._write_turn = write_turn or nullcontext()
+        self.yield_to = yield_to
+        self.max_yield = max_yield
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
 
     def run_once(self, limit: int = 50) -> int:
@@ -101,6 +145,8 @@ class InboxProcessor:
         size = self.batch_size
         for start in range(0, len(ids), size):
             chunk = ids[start:start + size]
+            if self.yield_to is not None:
+                self.yield_to.wait_quiet(self.max_yield)
             if len(chunk) == 1:
                 self.process(chunk[0])
             else:
@@ -219,4 +265,6 @@ def write_turn_for(engine: Engine) -> AbstractContextManager[object]:
     return threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
 
 
-__all__ = ["InboxProcessor", "InboundMessage", "MessageIntake", "write_turn_for"]
+__all__ = [
+    "CallbacksInFlight", "InboxProcessor", "InboundMessage", "MessageIntake", "write_turn_for",
+]

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from handlers.base import Handler, Router
-from handlers.intake import InboxProcessor, MessageIntake, write_turn_for
+from handlers.intake import CallbacksInFlight, InboxProcessor, MessageIntake, write_turn_for
 from handlers.router import build_router
 from handlers.services import Services, build_services
 from settings.model import Settings
@@ -34,6 +34,7 @@ class Runtime:
     router: Router
     intake: MessageIntake
     processor: InboxProcessor
+    in_flight: CallbacksInFlight
     wake_inbox: threading.Event = field(default_factory=threading.Event)
     wake_delivery: threading.Event = field(default_factory=threading.Event)
 
@@ -54,10 +55,11 @@ def build_runtime(
     wake_inbox, wake_delivery = threading.Event(), threading.Event()
     turn = write_turn_for(engine)
     intake = MessageIntake(engine, on_record=wake_inbox.set, write_turn=turn)
+    in_flight = CallbacksInFlight()
     processor = InboxProcessor(factory, services, router, on_commit=wake_delivery.set,
-                               write_turn=turn)
-    return Runtime(settings, engine, factory, services, router, intake, processor, wake_inbox,
-                   wake_delivery)
+                               write_turn=turn, yield_to=in_flight)
+    return Runtime(settings, engine, factory, services, router, intake, processor, in_flight,
+                   wake_inbox, wake_delivery)
 
 
 def default_commands() -> list[Handler]:
@@ -80,6 +82,7 @@ def create_app(settings: Settings, *, runtime_: Runtime | None = None) -> Flask:
                         settings.wecom.corp_id),
             ChannelKeys(settings.aibot.token, settings.aibot.encoding_aes_key, ""),
             settings.aibot.name,
+            in_flight=rt.in_flight,
         )
     )
     from web.health import bp as health_bp

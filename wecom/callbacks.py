@@ -18,6 +18,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from flask import Blueprint, Response, current_app, request
 
@@ -36,6 +37,14 @@ class ChannelKeys:
     token: str
     encoding_aes_key: str
     receive_id: str
+
+
+class InFlight(Protocol):
+    """Counts the callbacks being answered (see ``handlers.intake.CallbacksInFlight``)."""
+
+    def enter(self) -> None: ...
+
+    def leave(self) -> None: ...
 
 
 class Rejected(Exception):
@@ -110,9 +119,17 @@ def make_blueprint(
     app_keys: ChannelKeys,
     aibot_keys: ChannelKeys,
     bot_name: str,
+    in_flight: InFlight | None = None,
 ) -> Blueprint:
-    """The callback blueprint; ``intake`` records and routes one message, returning an outcome."""
+    """The callback blueprint; ``intake`` records one message and returns what became of it.
+
+    ``in_flight`` (optional) is told when a callback starts and ends, so that work sharing the
+    process can give way to answering WeCom.
+    """
     bp = Blueprint("wecom", __name__, url_prefix="/wecom")
+    if in_flight is not None:
+        bp.before_request(in_flight.enter)
+        bp.teardown_request(lambda _error: in_flight.leave())
 
     def endpoint(keys: ChannelKeys, parse: Callable[[ChannelKeys, str], Incoming]) -> Response:
         try:
