@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="production web server for the WeCom callbacks")
     serve.add_argument("--host", default="0.0.0.0")
     serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
+    serve.add_argument("--threads", type=int, default=4, help="request threads (default 4)")
     serve.add_argument("--migrate", action="store_true", help="apply migrations at start")
     serve.add_argument("--no-process", dest="process", action="store_false",
                        help="only record messages; route them in `worker` processes")

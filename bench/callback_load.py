@@ -15,7 +15,7 @@ chatter) at concurrency C, as fast as it answers (throughput), and then at a fix
 (default 200 messages/s) for latency. Prints throughput, p50/p99 latency, the full/bare ratio, and
 how long until every recorded message was routed (the end-to-end rate).
 
-    python bench/callback_load.py                       # N=2000, C=16, W=8, SQLite
+    python bench/callback_load.py                       # N=2000, C=16, W=4, SQLite, split
     python bench/callback_load.py -n 4000 -c 32 --rate 200 --database-url postgresql+psycopg://postgres@127.0.0.1/test
 """
 
@@ -237,7 +237,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=2000, help="unique callbacks for throughput")
     parser.add_argument("-c", "--concurrency", type=int, default=16)
-    parser.add_argument("-w", "--workers", type=int, default=8, help="waitress threads")
+    parser.add_argument("-w", "--workers", type=int, default=4, help="waitress threads")
     parser.add_argument("--rate", type=float, default=200.0, help="offered rate for latency")
     parser.add_argument("--rate-seconds", type=float, default=10.0)
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")

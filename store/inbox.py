@@ -28,8 +28,10 @@ def record(engine: Engine, values: dict[str, Any]) -> int | None:
     Core, not the ORM: this is the whole of the callback's database work, on the hot path.
     """
     try:
-        with engine.begin() as connection:
-            return connection.execute(_RECORD, {**values, "received_at": utcnow()}).scalar_one()
+        # one statement, committed by itself: no separate COMMIT round trip
+        with engine.connect() as connection:
+            autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+            return autocommit.execute(_RECORD, {**values, "received_at": utcnow()}).scalar_one()
     except IntegrityError:
         return None
 
