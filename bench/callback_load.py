@@ -15,7 +15,7 @@ chatter) at concurrency C, as fast as it answers (throughput), and then at a fix
 (default 200 messages/s) for latency. Prints throughput, p50/p99 latency, the full/bare ratio, and
 how long until every recorded message was routed (the end-to-end rate).
 
-    python bench/callback_load.py                       # N=2000, C=16, W=4, SQLite, split
+    python bench/callback_load.py                       # N=2000, C=16, W=4, SQLite, inline
     python bench/callback_load.py -n 4000 -c 32 --rate 200 --database-url postgresql+psycopg://postgres@127.0.0.1/test
 """
 
@@ -241,21 +241,26 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=200.0, help="offered rate for latency")
     parser.add_argument("--rate-seconds", type=float, default=10.0)
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
-    parser.add_argument("--topology", choices=("split", "inline", "deferred"), default="split",
+    parser.add_argument("--topology", choices=("auto", "split", "inline", "deferred"),
+                        default="auto",
                         help="split: `serve --no-process` records, a `worker` process routes at "
                              "the same time; inline: `serve` routes in a thread of its own; "
                              "deferred: the worker starts after the load (callback path alone, "
-                             "then the routing rate alone)")
+                             "then the routing rate alone); auto (default): inline on SQLite "
+                             "(one writer), split on PostgreSQL — as deployed")
     args = parser.parse_args()
 
     settings = load_settings(ROOT / "config.yaml", environ={})
     tmp = Path(tempfile.mkdtemp(prefix="gridbot-bench-"))
     database_url, drop_schema = bench_database(args.database_url, tmp)
+    if args.topology == "auto":
+        args.topology = "inline" if database_url.startswith("sqlite") else "split"
     env = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
     for name in ("WECOM_TOKEN", "WECOM_AES_KEY", "WECOM_CORP_ID"):
         env.pop(name, None)
     print(f"GridBot callback load: N={args.n}, C={args.concurrency}, W={args.workers} threads, "
-          f"database {env['DATABASE_URL'].split('://')[0]}, {os.cpu_count()} cores", flush=True)
+          f"database {env['DATABASE_URL'].split('://')[0]}, routing {args.topology}, "
+          f"{os.cpu_count()} cores", flush=True)
 
     bare_port, full_port = free_port(), free_port()
     bare_file = tmp / "bare.py"
