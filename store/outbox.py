@@ -47,7 +47,9 @@ def enqueue(
     if the change that caused it does. A concurrent writer of the same key loses quietly.
     """
     statement = _insert_ignoring_duplicates(session.get_bind().dialect.name)
-    new_id = session.execute(
+    session.flush()  # rows this one refers to (its ticket) are in the database first
+    # Core on the session's connection: the same transaction, without the ORM's bulk-insert path
+    new_id = session.connection().execute(
         statement,
         {
             "idempotency_key": key,
