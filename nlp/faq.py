@@ -19,9 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from nlp.rules import RuleError
+from nlp.rules import RuleError, read_yaml
 
 
 @dataclass(frozen=True)
@@ -132,11 +130,4 @@ def parse_faq(data: Any) -> Faq:
 
 def load_faq(path: str | Path) -> Faq:
     """Read and validate an FAQ file."""
-    p = Path(path)
-    if not p.is_file():
-        raise RuleError("faq", str(p), "FAQ file not found")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise RuleError("faq", str(p), f"invalid YAML: {exc}") from exc
-    return parse_faq(data)
+    return parse_faq(read_yaml(path, "faq", "FAQ"))

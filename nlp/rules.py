@@ -260,13 +260,17 @@ def parse_rules(data: Any, source: str = "") -> RuleSet:
     )
 
 
-def load_rules(path: str | Path) -> RuleSet:
-    """Read and validate a rules file."""
+def read_yaml(path: str | Path, category: str, what: str) -> Any:
+    """The parsed YAML of a rules or FAQ file; RuleError if it is missing or not YAML."""
     p = Path(path)
     if not p.is_file():
-        raise RuleError("-", str(p), "rules file not found")
+        raise RuleError(category, str(p), f"{what} file not found")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        return yaml.safe_load(p.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise RuleError("-", str(p), f"invalid YAML: {exc}") from exc
-    return parse_rules(data, source=str(p))
+        raise RuleError(category, str(p), f"invalid YAML: {exc}") from exc
+
+
+def load_rules(path: str | Path) -> RuleSet:
+    """Read and validate a rules file."""
+    return parse_rules(read_yaml(path, "-", "rules"), source=str(Path(path)))
