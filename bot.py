@@ -83,9 +83,8 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from waitress import serve
-
     from web import build_runtime, create_app
+    from web.server import serve
 
     settings = _settings(args)
     engine = _prepare_database(settings, migrate=args.migrate)
@@ -99,8 +98,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"GridBot serving on http://{args.host}:{args.port} (callbacks: /wecom/callback, "
           f"/wecom/aibot)", flush=True)
     try:
-        serve(app, host=args.host, port=args.port, threads=args.threads, channel_timeout=30,
-              ident="GridBot")
+        serve(app, host=args.host, port=args.port, threads=args.threads)
     finally:
         for stop in stoppers:
             stop()

@@ -2,7 +2,8 @@
 
 :class:`MessageIntake` is what the callbacks call: it writes the message under its unique
 de-duplication key and commits — a retry or a concurrent copy finds the key taken and changes
-nothing — then wakes the processor and lets the callback answer WeCom at once.
+nothing; callbacks arriving together share the commit — then wakes the processor and lets the
+callback answer WeCom at once.
 
 :class:`InboxProcessor` routes recorded messages: for each one, ONE transaction holds everything
 the handlers change, every outgoing message (outbox rows) and the row's ``done`` mark. A crash
@@ -21,6 +22,7 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,6 +33,7 @@ from handlers.services import Services
 from notify import Messenger
 from store import inbox
 from store.clock import utcnow
+from store.group_commit import GroupCommit
 from store.models import InboundMessage
 from store.roster import group_for, person_for
 from wecom.inbound import Incoming
@@ -42,7 +45,11 @@ MAX_ATTEMPTS = 3
 
 
 class MessageIntake:
-    """Callable the callbacks hand each :class:`Incoming` to: records it, returns at once."""
+    """Callable the callbacks hand each :class:`Incoming` to: records it, returns at once.
+
+    Callbacks answered at the same moment share one INSERT and one commit
+    (:class:`store.group_commit.GroupCommit`); each returns once its own row is committed.
+    """
 
     def __init__(
         self,
@@ -52,24 +59,24 @@ class MessageIntake:
     ) -> None:
         self.engine = engine
         self.on_record = on_record
-        self._write_turn = write_turn or nullcontext()
+        self.writer: GroupCommit[dict[str, Any], int | None] = GroupCommit(
+            lambda rows: inbox.record_many(engine, rows), turn=write_turn
+        )
 
     def __call__(self, message: Incoming) -> str:
-        with self._write_turn:
-            new_id = inbox.record(
-                self.engine,
-                {
-                    "dedup_key": message.dedup_key,
-                    "channel": message.channel,
-                    "sender": message.sender,
-                    "chat_id": message.chat_id,
-                    "kind": message.kind if message.kind != "event" else f"event:{message.event}",
-                    "text": message.text,
-                    "payload": message.to_json(),
-                    "status": "received",
-                    "attempts": 0,
-                },
-            )
+        new_id = self.writer.submit(
+            {
+                "dedup_key": message.dedup_key,
+                "channel": message.channel,
+                "sender": message.sender,
+                "chat_id": message.chat_id,
+                "kind": message.kind if message.kind != "event" else f"event:{message.event}",
+                "text": message.text,
+                "payload": message.to_json(),
+                "status": "received",
+                "attempts": 0,
+            }
+        )
         if new_id is None:
             return "duplicate"
         if self.on_record is not None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine, Insert, create_engine, event
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -46,3 +48,21 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session in one transaction: commit on success, roll back on any error."""
     with factory() as session, session.begin():
         yield session
+
+
+@lru_cache(maxsize=16)
+def insert_skipping_taken(
+    model: type[Any], key: InstrumentedAttribute[Any], dialect: str, *returning: Any
+) -> Insert:
+    """``INSERT … ON CONFLICT (key) DO NOTHING RETURNING …`` for ``dialect`` (built once).
+
+    The idempotent insert of the inbox and the outbox: a row whose unique ``key`` is taken is
+    skipped, not an error, and returns nothing.
+    """
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - GridBot supports SQLite and PostgreSQL
+        raise NotImplementedError(f"no idempotent insert for {dialect}")
+    return insert(model).on_conflict_do_nothing(index_elements=[key]).returning(*returning)

@@ -1,7 +1,8 @@
 """The inbox table's mechanics: record a message once, claim received ones, mark them finished.
 
-``record`` is the callback's only write: one INSERT on the unique de-duplication key, so WeCom's
-retries and concurrent copies of a message find it already there. ``claim`` hands received rows
+``record_many`` is the callbacks' only write: an INSERT that skips rows whose unique
+de-duplication key is taken, so WeCom's retries and concurrent copies of a message find it
+already there. ``claim`` hands received rows
 to one processor under a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; a single atomic UPDATE
 under SQLite's write lock), so several processors never take the same row, and a processor that
 dies leaves its rows to another once the lease runs out.
@@ -9,31 +10,49 @@ dies leaves its rows to another once the lease runs out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.clock import utcnow
+from store.db import insert_skipping_taken
 from store.models import InboundMessage
-
-_RECORD = insert(InboundMessage).returning(InboundMessage.id)  # compiled once, cached
 
 
 def record(engine: Engine, values: dict[str, Any]) -> int | None:
-    """Insert one inbound row and commit; its id, or None when the key was already there.
+    """Insert one inbound row and commit; its id, or None when the key was already there."""
+    return record_many(engine, [values])[0]
 
-    Core, not the ORM: this is the whole of the callback's database work, on the hot path.
+
+def record_many(engine: Engine, rows: Sequence[dict[str, Any]]) -> list[int | None]:
+    """Insert inbound rows in one transaction; per row its new id, or None for a duplicate key.
+
+    Core, not the ORM: this is the whole of the callback's database work, on the hot path
+    (``store.group_commit`` gathers the rows of concurrent callbacks). A key already stored, or
+    repeated earlier in ``rows``, is a duplicate: WeCom's retries and concurrent copies of one
+    message insert nothing. On PostgreSQL a single row is inserted in autocommit mode (no
+    separate COMMIT round trip); SQLite's COMMIT is a local call, and switching its connection to
+    autocommit would cost a PRAGMA to switch back when the connection returns to the pool.
     """
-    try:
-        # one statement, committed by itself: no separate COMMIT round trip
-        with engine.connect() as connection:
-            autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
-            return autocommit.execute(_RECORD, {**values, "received_at": utcnow()}).scalar_one()
-    except IntegrityError:
-        return None
+    now = utcnow()
+    with engine.connect() as connection:
+        if len(rows) == 1 and connection.dialect.name != "sqlite":
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        inserted = connection.execute(
+            insert_skipping_taken(InboundMessage, InboundMessage.dedup_key,
+                                  connection.dialect.name, InboundMessage.id,
+                                  InboundMessage.dedup_key),
+            [{**row, "received_at": now} for row in rows]
+        ).all()
+        connection.commit()
+    ids = {key: new_id for new_id, key in inserted}
+    results: list[int | None] = []
+    for row in rows:  # a key repeated within the batch: its first row was the one inserted
+        results.append(ids.pop(row["dedup_key"], None))
+    return results
 
 
 def claim(

@@ -3,30 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store.clock import utcnow
+from store.db import insert_skipping_taken
 from store.models import OutboxMessage
-
-
-@lru_cache(maxsize=4)
-def _insert_ignoring_duplicates(dialect: str) -> Insert:
-    """INSERT … ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, for this dialect."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - GridBot supports SQLite and PostgreSQL
-        raise NotImplementedError(f"no idempotent insert for {dialect}")
-    return (
-        insert(OutboxMessage)
-        .on_conflict_do_nothing(index_elements=[OutboxMessage.idempotency_key])
-        .returning(OutboxMessage.id)
-    )
 
 
 def enqueue(
@@ -46,7 +30,8 @@ def enqueue(
     The row commits or rolls back with the caller's transaction, so a message exists if and only
     if the change that caused it does. A concurrent writer of the same key loses quietly.
     """
-    statement = _insert_ignoring_duplicates(session.get_bind().dialect.name)
+    statement = insert_skipping_taken(OutboxMessage, OutboxMessage.idempotency_key,
+                                      session.get_bind().dialect.name, OutboxMessage.id)
     session.flush()  # rows this one refers to (its ticket) are in the database first
     # Core on the session's connection: the same transaction, without the ORM's bulk-insert path
     new_id = session.connection().execute(
