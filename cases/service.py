@@ -274,7 +274,9 @@ class Workflow:
         )
         self.session.add(row)
         self.session.flush()
-        self.session.refresh(ticket, ["assignee", "grid"])
+        # the changes set foreign keys; their objects load again when next read — from the
+        # session's identity map, without a query, when the person or grid is already there
+        self.session.expire(ticket, ["assignee", "grid"])
         new = ticket.assignee if ticket.assignee_id != (previous.id if previous else None) else None
         return Outcome(
             True, action, ticket, from_status=from_status, event=row,

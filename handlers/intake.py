@@ -136,6 +136,7 @@ class InboxProcessor:
         write_turn: AbstractContextManager[object] | None = None,
         yield_to: CallbacksInFlight | None = None,
         max_yield: float = 0.5,
+        batch_size: int | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.services = services
@@ -145,6 +146,10 @@ class InboxProcessor:
         self.yield_to = yield_to
         self.max_yield = max_yield
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        # Messages per commit: several on PostgreSQL (one lock query and one fsync for many),
+        # one on SQLite (so the single writer's lock is held briefly and callbacks wait little).
+        dialect = session_factory.kw["bind"].dialect.name
+        self.batch_size = batch_size or (20 if dialect == "postgresql" else 1)
 
     def run_once(self, limit: int = 50) -> int:
         """Process up to ``limit`` received messages; how many were taken."""
@@ -162,33 +167,24 @@ class InboxProcessor:
             self.on_commit()
         return len(ids)
 
-    @property
-    def batch_size(self) -> int:
-        """Messages per commit: several on PostgreSQL (one fsync for many), one on SQLite (so
-        the single writer's lock is held briefly and callbacks wait little)."""
-        dialect = self.session_factory.kw["bind"].dialect.name
-        return 20 if dialect == "postgresql" else 1
 
     def process_batch(self, ids: list[int]) -> None:
-        """Route several messages in one transaction, each in a savepoint of its own: a message
-        that fails rolls back alone and is then marked as failed; the others commit together."""
-        failed: list[int] = []
+        """Route several messages in one transaction (one lock query, one commit for all).
+
+        Should any of them fail, the whole batch rolls back — nothing of it was written — and
+        each message is routed again alone, in a transaction of its own, where the one that
+        fails is marked as failed and the others commit.
+        """
         try:
             with self._write_turn, self.session_factory() as session, session.begin():
+                rows = inbox.take_many(session, ids, self.worker_id)
                 for message_id in ids:
-                    try:
-                        with session.begin_nested():
-                            self._route_in(session, message_id)
-                    except Exception:
-                        log.exception("handling inbound message %s failed", message_id)
-                        failed.append(message_id)
-        except Exception:  # the commit itself failed: take them one by one
-            log.exception("batch of %d messages failed to commit; retrying singly", len(ids))
+                    self._route_in(session, message_id, rows.get(message_id))
+        except Exception:
+            log.warning("a batch of %d messages failed; routing them one by one", len(ids),
+                        exc_info=True)
             for message_id in ids:
                 self.process(message_id)
-            return
-        for message_id in failed:
-            self._fail(message_id)
 
     def drain(self) -> int:
         """Process until nothing is waiting (tests and tools)."""
@@ -227,8 +223,12 @@ class InboxProcessor:
         with self.session_factory() as session, session.begin():
             return self._route_in(session, message_id)
 
-    def _route_in(self, session: Session, message_id: int) -> str:
-        row = inbox.take(session, message_id, self.worker_id)
+    def _route_in(
+        self, session: Session, message_id: int, row: InboundMessage | None = None
+    ) -> str:
+        """Route one message in ``session``; ``row``: already taken (a batch), else taken here."""
+        if row is None:
+            row = inbox.take(session, message_id, self.worker_id)
         if row is None:  # lease lost to another processor, or already done
             return "skipped"
         if row.attempts > MAX_ATTEMPTS:

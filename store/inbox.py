@@ -33,13 +33,17 @@ def record_many(engine: Engine, rows: Sequence[dict[str, Any]]) -> list[int | No
     Core, not the ORM: this is the whole of the callback's database work, on the hot path
     (``store.group_commit`` gathers the rows of concurrent callbacks). A key already stored, or
     repeated earlier in ``rows``, is a duplicate: WeCom's retries and concurrent copies of one
-    message insert nothing. On PostgreSQL a single row is inserted in autocommit mode (no
-    separate COMMIT round trip); SQLite's COMMIT is a local call, and switching its connection to
-    autocommit would cost a PRAGMA to switch back when the connection returns to the pool.
+    message insert nothing.
+
+    The rows go in one multi-row INSERT statement (``store.group_commit`` batches stay under
+    SQLAlchemy's 1,000 rows a statement), which is atomic by itself: on PostgreSQL it runs in
+    autocommit mode, one round trip with no BEGIN or COMMIT; SQLite's COMMIT is a local call,
+    and switching its connection to autocommit would cost a PRAGMA to switch back when the
+    connection returns to the pool.
     """
     now = utcnow()
     with engine.connect() as connection:
-        if len(rows) == 1 and connection.dialect.name != "sqlite":
+        if connection.dialect.name != "sqlite":
             connection = connection.execution_options(isolation_level="AUTOCOMMIT")
         inserted = connection.execute(
             insert_skipping_taken(InboundMessage, InboundMessage.dedup_key,
@@ -89,14 +93,19 @@ def claim(
 
 def take(session: Session, message_id: int, worker: str) -> InboundMessage | None:
     """The row, locked for this transaction, if ``worker`` still holds it; else None."""
+    return take_many(session, [message_id], worker).get(message_id)
+
+
+def take_many(session: Session, ids: Sequence[int], worker: str) -> dict[int, InboundMessage]:
+    """Of the rows ``ids``, those ``worker`` still holds, by id, locked for this transaction."""
     query = select(InboundMessage).where(
-        InboundMessage.id == message_id,
+        InboundMessage.id.in_(ids),
         InboundMessage.locked_by == worker,
         InboundMessage.status == "received",
     )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
-    return session.scalar(query)
+    return {row.id: row for row in session.scalars(query)}
 
 
 def finish(row: InboundMessage, status: str, outcome: str, when: datetime | None = None) -> None:

@@ -353,6 +353,32 @@ def test_a_failing_handler_still_records_the_message_and_apologises(bot, monkeyp
         assert session.scalars(select(Ticket)).all() == []
 
 
+def test_a_failing_message_in_a_batch_leaves_the_others_routed(bot, monkeypatch):
+    classify = bot.runtime.services.classifier.classify
+
+    def broken_for_one(text):
+        if "坏掉的" in text:
+            raise RuntimeError("boom")
+        return classify(text)
+
+    monkeypatch.setattr(bot.runtime.services.classifier, "classify", broken_for_one)
+    client = bot.app_client()
+    reports = [("zhangsan", REPORT), ("lisi", "小区门口的路灯坏了好几天了"),
+               ("wangwu", "这是一条坏掉的消息，楼道漏水"), ("zhaoliu", "楼道里堆满了杂物，堵住了消防通道")]
+    for userid, text in reports:
+        assert client.send_app_xml("/wecom/callback", app_text(userid, text)).status == 200
+    bot.runtime.processor.batch_size = len(reports)  # route all four in one transaction
+    assert bot.process() == 4
+    outcomes = {row.sender: row.status for row in bot.inbound()}
+    assert outcomes == {"zhangsan": "done", "lisi": "done", "wangwu": "error", "zhaoliu": "done"}
+    assert sorted(t.text for t in bot.tickets()) == sorted(
+        text for userid, text in reports if userid != "wangwu")
+    with bot.session() as session:
+        apologies = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.target == "wangwu")).all()
+        assert ["系统暂时无法处理" in a.payload["text"]["content"] for a in apologies] == [True]
+
+
 def test_text_with_cdata_terminators_and_markup_survives_intact(bot):
     text = "楼道灯坏了]]><xml>&amp; 3栋2单元 <b>很黑</b>"
     assert bot.say_to_app("zhangsan", text).status == 200
