@@ -102,6 +102,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         for stop in stoppers:
             stop()
+        runtime.close()
     return 0
 
 

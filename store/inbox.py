@@ -36,15 +36,12 @@ def record_many(engine: Engine, rows: Sequence[dict[str, Any]]) -> list[int | No
     message insert nothing.
 
     The rows go in one multi-row INSERT statement (``store.group_commit`` batches stay under
-    SQLAlchemy's 1,000 rows a statement), which is atomic by itself: on PostgreSQL it runs in
-    autocommit mode, one round trip with no BEGIN or COMMIT; SQLite's COMMIT is a local call,
-    and switching its connection to autocommit would cost a PRAGMA to switch back when the
-    connection returns to the pool.
+    SQLAlchemy's 1,000 rows a statement), atomic by itself, and are committed before this
+    returns: on an autocommit engine (``store.db.autocommit_engine``) by the statement itself,
+    in one round trip; on any other by an explicit COMMIT.
     """
     now = utcnow()
     with engine.connect() as connection:
-        if connection.dialect.name != "sqlite":
-            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
         inserted = connection.execute(
             insert_skipping_taken(InboundMessage, InboundMessage.dedup_key,
                                   connection.dialect.name, InboundMessage.id,

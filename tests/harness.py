@@ -57,6 +57,7 @@ class Harness:
 
     def stop(self) -> None:
         self._stop()
+        self.runtime.close()
 
     # -- people typing ----------------------------------------------------------------------
 

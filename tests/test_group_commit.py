@@ -154,3 +154,22 @@ def test_many_messages_at_once_are_all_recorded(engine):
     assert intake.writer.items == 200
     with engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(InboundMessage)) == 200
+
+
+def test_the_callbacks_engine_commits_each_statement(engine):
+    from store.db import autocommit_engine
+
+    fast = autocommit_engine(engine)
+    try:
+        if engine.dialect.name == "sqlite":
+            assert fast is engine  # SQLite: explicit COMMIT, a local call
+        else:
+            with fast.connect() as connection:
+                assert connection.connection.driver_connection.autocommit is True
+        [new_id] = inbox.record_many(fast, [row("app:fast")])
+        with engine.connect() as other:  # committed: another connection sees it at once
+            assert other.scalar(select(InboundMessage.id).where(
+                InboundMessage.dedup_key == "app:fast")) == new_id
+    finally:
+        if fast is not engine:
+            fast.dispose()

@@ -19,7 +19,7 @@ from handlers.intake import CallbacksInFlight, InboxProcessor, MessageIntake, wr
 from handlers.router import build_router
 from handlers.services import Services, build_services
 from settings.model import Settings
-from store.db import make_engine, make_session_factory
+from store.db import autocommit_engine, make_engine, make_session_factory
 from wecom.callbacks import ChannelKeys, make_blueprint
 
 
@@ -37,6 +37,12 @@ class Runtime:
     in_flight: CallbacksInFlight
     wake_inbox: threading.Event = field(default_factory=threading.Event)
     wake_delivery: threading.Event = field(default_factory=threading.Event)
+    intake_engine: Engine | None = None  # the callbacks' autocommit engine, when not ``engine``
+
+    def close(self) -> None:
+        """Release what the runtime opened itself (the engine it was given stays open)."""
+        if self.intake_engine is not None and self.intake_engine is not self.engine:
+            self.intake_engine.dispose()
 
 
 def runtime() -> Runtime:
@@ -54,12 +60,13 @@ def build_runtime(
     router = build_router(extra_handlers if extra_handlers is not None else default_commands())
     wake_inbox, wake_delivery = threading.Event(), threading.Event()
     turn = write_turn_for(engine)
-    intake = MessageIntake(engine, on_record=wake_inbox.set, write_turn=turn)
+    intake_engine = autocommit_engine(engine)
+    intake = MessageIntake(intake_engine, on_record=wake_inbox.set, write_turn=turn)
     in_flight = CallbacksInFlight()
     processor = InboxProcessor(factory, services, router, on_commit=wake_delivery.set,
                                write_turn=turn, yield_to=in_flight)
     return Runtime(settings, engine, factory, services, router, intake, processor, in_flight,
-                   wake_inbox, wake_delivery)
+                   wake_inbox, wake_delivery, intake_engine)
 
 
 def default_commands() -> list[Handler]:

@@ -163,4 +163,5 @@ def run_demo(
     finally:
         stop_background()
         server.close()
+        runtime.close()
     return 0
