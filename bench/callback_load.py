@@ -4,10 +4,11 @@ Runs two servers in subprocesses, each under waitress with W threads:
 
 * **full**: ``bot.py serve`` — verify, decrypt, parse, normalise and record the message under its
   unique key (WeCom's answer), with routing (classify, open and dispatch the ticket, queue the
-  replies) done after the answer: by a thread of ``serve`` itself (``--topology inline``, as
-  deployed on SQLite), by a ``bot.py worker`` process at the same time (``--topology split``, as
-  deployed on PostgreSQL), or by a worker started after the load, to measure the callback path
-  and the routing rate each alone (``--topology deferred``);
+  replies) done after the answer: by a thread of ``serve`` itself (``--topology inline``, the
+  default: one host as the README deploys it, on SQLite or PostgreSQL), by a ``bot.py worker``
+  process on the same cores at the same time (``--topology split``), or by a worker started after
+  the load, to measure the callback path and the routing rate each alone (``--topology
+  deferred``);
 * **bare**: a Flask handler that only verifies the signature, decrypts and answers an empty 200.
 
 Throughput: N unique, pre-encrypted app callbacks per server (a realistic mix of reports and
@@ -17,7 +18,7 @@ quiet machine and the two servers share its slow drifts; the medians are compare
 a fixed open-loop rate (default 200 messages/s). Prints throughput, p50/p99 latency, the
 full/bare ratio, and how fast messages were routed end to end.
 
-    python bench/callback_load.py                       # N=3000 in 3 rounds, C=16, W=4, SQLite
+    python bench/callback_load.py                       # N=5000 in 5 rounds, C=16, W=4, SQLite
     python bench/callback_load.py --database-url postgresql+psycopg://postgres@127.0.0.1/test
 """
 
@@ -239,29 +240,26 @@ def requests_for(settings, n: int, tag: str) -> list[tuple[str, bytes]]:  # type
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-n", type=int, default=3000,
+    parser.add_argument("-n", type=int, default=5000,
                         help="unique callbacks for throughput, per server, over all rounds")
-    parser.add_argument("-r", "--rounds", type=int, default=3,
+    parser.add_argument("-r", "--rounds", type=int, default=5,
                         help="alternating bare/full throughput rounds (median reported)")
     parser.add_argument("-c", "--concurrency", type=int, default=16)
     parser.add_argument("-w", "--workers", type=int, default=4, help="waitress threads")
     parser.add_argument("--rate", type=float, default=200.0, help="offered rate for latency")
     parser.add_argument("--rate-seconds", type=float, default=10.0)
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
-    parser.add_argument("--topology", choices=("auto", "split", "inline", "deferred"),
-                        default="auto",
-                        help="split: `serve --no-process` records, a `worker` process routes at "
-                             "the same time; inline: `serve` routes in a thread of its own; "
-                             "deferred: the worker starts after the load (callback path alone, "
-                             "then the routing rate alone); auto (default): inline on SQLite "
-                             "(one writer), split on PostgreSQL — as deployed")
+    parser.add_argument("--topology", choices=("inline", "split", "deferred"), default="inline",
+                        help="inline (default, one host as the README deploys it): `serve` "
+                             "routes in a thread of its own; split: `serve --no-process` records, "
+                             "a `worker --nice 10` process on the same cores routes at the same "
+                             "time; deferred: the worker starts after the load (the callback "
+                             "path alone, then the routing rate alone)")
     args = parser.parse_args()
 
     settings = load_settings(ROOT / "config.yaml", environ={})
     tmp = Path(tempfile.mkdtemp(prefix="gridbot-bench-"))
     database_url, drop_schema = bench_database(args.database_url, tmp)
-    if args.topology == "auto":
-        args.topology = "inline" if database_url.startswith("sqlite") else "split"
     env = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
     for name in ("WECOM_TOKEN", "WECOM_AES_KEY", "WECOM_CORP_ID"):
         env.pop(name, None)
