@@ -18,7 +18,7 @@ quiet machine and the two servers share its slow drifts; the medians are compare
 a fixed open-loop rate (default 200 messages/s). Prints throughput, p50/p99 latency, the
 full/bare ratio, and how fast messages were routed end to end.
 
-    python bench/callback_load.py                       # N=5000 in 5 rounds, C=16, W=4, SQLite
+    python bench/callback_load.py                       # N=5000 in 5 rounds, C=16, W=8, SQLite
     python bench/callback_load.py --database-url postgresql+psycopg://postgres@127.0.0.1/test
 """
 
@@ -245,7 +245,8 @@ def main() -> int:
     parser.add_argument("-r", "--rounds", type=int, default=5,
                         help="alternating bare/full throughput rounds (median reported)")
     parser.add_argument("-c", "--concurrency", type=int, default=16)
-    parser.add_argument("-w", "--workers", type=int, default=4, help="waitress threads")
+    parser.add_argument("-w", "--workers", type=int, default=8,
+                        help="waitress threads of each server (default 8: serve's default)")
     parser.add_argument("--rate", type=float, default=200.0, help="offered rate for latency")
     parser.add_argument("--rate-seconds", type=float, default=10.0)
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
