@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -151,6 +152,11 @@ class Ticket(Base):
     __table_args__ = (
         Index("ix_tickets_status_due", "status", "accept_due"),
         Index("ix_tickets_grid_category_created", "grid_id", "category", "created_at"),
+        # duplicate detection reads the originals only: a burst of the same report (merged
+        # tickets) must not make every next report read all the earlier ones
+        Index("ix_tickets_originals_grid_category_created", "grid_id", "category", "created_at",
+              sqlite_where=text("duplicate_of_id IS NULL"),
+              postgresql_where=text("duplicate_of_id IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)  # the short number used in chat: #12
