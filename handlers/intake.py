@@ -60,7 +60,7 @@ class MessageIntake:
         self.engine = engine
         self.on_record = on_record
         self.writer: GroupCommit[dict[str, Any], int | None] = GroupCommit(
-            lambda rows: inbox.record_many(engine, rows), turn=write_turn
+            lambda rows: inbox.record_many(self.engine, rows), turn=write_turn
         )
 
     def __call__(self, message: Incoming) -> str:
@@ -166,7 +166,6 @@ class InboxProcessor:
         if ids and self.on_commit is not None:
             self.on_commit()
         return len(ids)
-
 
     def process_batch(self, ids: list[int]) -> None:
         """Route several messages in one transaction (one lock query, one commit for all).

@@ -22,11 +22,6 @@ from store.db import insert_skipping_taken
 from store.models import InboundMessage
 
 
-def record(engine: Engine, values: dict[str, Any]) -> int | None:
-    """Insert one inbound row and commit; its id, or None when the key was already there."""
-    return record_many(engine, [values])[0]
-
-
 def record_many(engine: Engine, rows: Sequence[dict[str, Any]]) -> list[int | None]:
     """Insert inbound rows in one transaction; per row its new id, or None for a duplicate key.
 
