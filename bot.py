@@ -4,21 +4,23 @@
     python bot.py serve --port 8080    # production web server (waitress) for WeCom callbacks
     python bot.py db upgrade           # apply database migrations
     python bot.py check-config         # validate config.yaml and say what is wrong
+    python bot.py check-config --schema FILE   # its JSON schema, for editors
 
 Every command reads ``--config`` (default: $GRIDBOT_CONFIG, else config.yaml beside this file);
-a bad config stops start-up with the key and the reason, exit code 2.
+a bad config stops start-up with every key that is wrong and the reason, exit code 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from settings import ConfigError, Settings, load_settings
+from settings import ConfigError, Settings, config_schema, load_settings
+from settings.environment import Environment
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("gridbot")
@@ -62,6 +64,14 @@ def _require_schema(engine) -> None:  # type: ignore[no-untyped-def]
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    if args.schema:
+        text = json.dumps(config_schema(), ensure_ascii=False, indent=2) + "\n"
+        if args.schema == "-":
+            sys.stdout.write(text)
+        else:
+            Path(args.schema).write_text(text, encoding="utf-8")
+            print(f"JSON schema of the config written to {args.schema}")
+        return 0
     settings = _settings(args)
     from handlers.services import build_services
 
@@ -118,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bot.py", description="GridBot 网格通")
     parser.add_argument(
         "--config",
-        default=os.environ.get("GRIDBOT_CONFIG", str(HERE / "config.yaml")),
+        default=str(Environment.read().config or HERE / "config.yaml"),
         help="config file (default: $GRIDBOT_CONFIG or config.yaml)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -152,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     check = sub.add_parser("check-config", help="validate config.yaml")
+    check.add_argument("--schema", nargs="?", const="-", metavar="FILE",
+                       help="print the JSON schema of config.yaml for editors (or write FILE)")
     check.set_defaults(func=cmd_check_config)
 
     for module in COMMAND_MODULES:
@@ -180,7 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ConfigError as error:
-        print(f"config error: {error}", file=sys.stderr)
+        for message in error.messages():
+            print(f"config error: {message}", file=sys.stderr)
         return 2
 
 

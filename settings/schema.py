@@ -1,0 +1,396 @@
+"""config.yaml as written, as pydantic models: its keys, their types and every rule between them.
+
+Each section forbids keys it does not know, so a misspelling is an error rather than a default
+silently used. Checks that relate one part of the file to another (a roster entry's grids exist,
+a child grid sits below its parent) are validators of the field that holds the references, so
+they still run when some other section is broken and every problem is reported in one run.
+Such a check raises :class:`Problems`, which names each offending key below its field.
+
+The loader (``settings.loader``) turns a valid document into the typed ``Settings`` objects the
+rest of GridBot reads; ``config_schema()`` is the JSON schema editors use to check the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from settings.fields import (
+    AesKey,
+    Clock,
+    Count,
+    ExistingFile,
+    IsoDate,
+    Number,
+    OptionalFile,
+    OptionalText,
+    Text,
+    TimeZone,
+    one_of,
+)
+
+GRID_LEVELS = ("county", "township", "village", "grid", "micro")
+# The roles config.yaml accepts (one constant: the single role vocabulary will replace it).
+ROLES = ("resident", "micro", "worker", "leader", "center", "county", "department", "admin")
+ROLES_WITHOUT_GRID = ("admin", "department")
+TIERS = ("easy", "general", "hard")
+LEVELS = ("micro", "worker", "leader", "center", "county")
+
+KeyPath = tuple[str | int, ...]
+
+
+class Problems(ValueError):
+    """Several problems found by one cross-reference check, each at a key below the field."""
+
+    def __init__(self, problems: Iterable[tuple[KeyPath, str]]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(reason for _, reason in self.problems))
+
+
+def _raise_any(problems: Iterator[tuple[KeyPath, str]]) -> None:
+    found = list(problems)
+    if found:
+        raise Problems(found)
+
+
+class Section(BaseModel):
+    """A mapping of config.yaml: unknown keys are errors, values are immutable once read."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_means_default(cls, data: Any) -> Any:
+        """``key:`` with no value in YAML leaves an optional key at its default."""
+        if not isinstance(data, dict):
+            return data
+        fields = cls.model_fields
+        return {key: value for key, value in data.items()
+                if value is not None or key not in fields or fields[key].is_required()}
+
+
+class WeComLimits(Section):
+    """WeCom's own caps; the sender stays under them instead of having messages dropped."""
+
+    member_per_minute: Count = 30
+    member_per_hour: Count = 1000
+    robot_per_minute: Count = 20
+    max_users_per_send: Count = 1000
+
+
+class WeComSection(Section):
+    """The self-built app (自建应用): 1:1 messages in, every kind of message out."""
+
+    corp_id: Text
+    agent_id: Count
+    secret: Text
+    token: Text
+    encoding_aes_key: AesKey
+    api_base: Text = "https://qyapi.weixin.qq.com"
+    timeout_seconds: Annotated[Number, Field(ge=0.1)] = 5.0
+    limits: WeComLimits = WeComLimits()
+
+    @field_validator("api_base")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
+class AiBotSection(Section):
+    """The smart bot (智能机器人): group @-mentions, JSON callback."""
+
+    token: Text
+    encoding_aes_key: AesKey
+    name: Text = "网格通"
+
+
+class DatabaseSection(Section):
+    """SQLite (a path relative to this file) or PostgreSQL."""
+
+    url: Text = "sqlite:///instance/gridbot.db"
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if "://" not in value:
+            raise ValueError(f"not a database URL: {value!r}")
+        return value
+
+
+class RedisSection(Section):
+    """Optional: shares the access token between processes (else the database does)."""
+
+    url: OptionalText = None
+
+
+class ClassifierSection(Section):
+    """The keyword rules, the FAQ and jieba's user dictionary, relative to this file."""
+
+    rules: ExistingFile = "rules/categories.yaml"
+    faq: OptionalFile = None
+    userdict: OptionalFile = None
+    threshold: Annotated[Number, Field(ge=0.0)] = 1.0
+
+
+class GridSpec(Section):
+    """One node of the grid tree (统一编码) and the nodes below it."""
+
+    code: Text
+    name: Text
+    level: one_of(*GRID_LEVELS)  # type: ignore[valid-type]
+    children: tuple[GridSpec, ...] = ()
+
+    def walk(self, path: KeyPath = ()) -> Iterator[tuple[KeyPath, GridSpec, GridSpec | None]]:
+        """Every node with its path below ``grids`` and its parent, parents first."""
+        yield path, self, None
+        for index, child in enumerate(self.children):
+            for sub_path, node, parent in child.walk((*path, "children", index)):
+                yield sub_path, node, self if parent is None else parent
+
+
+def _one_grid_key(schema: dict[str, Any]) -> None:
+    """``grid: CODE`` is accepted for ``grids: [CODE]``: the editor's schema lists it too."""
+    schema["properties"]["grid"] = {"type": "string",
+                                    "description": "one grid code: the same as grids: [code]"}
+
+
+class PersonSpec(Section):
+    """A person the township knows: staff with their duties, residents with their grid."""
+
+    model_config = ConfigDict(json_schema_extra=_one_grid_key)
+
+    userid: Text = Field(description="the WeCom account id (通讯录 账号)")
+    name: Text
+    role: one_of(*ROLES)  # type: ignore[valid-type]
+    grids: Annotated[tuple[Text, ...], WithJsonSchema({
+        "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+        "description": "the grid codes this person serves or lives in"})] = Field(
+        (), validation_alias=AliasChoices("grids", "grid"))
+    phone: OptionalText = None
+    department: OptionalText = None
+
+    @field_validator("grids", mode="before")
+    @classmethod
+    def _one_grid(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str | int) else value or ()
+
+
+class GroupSpec(Section):
+    """A group chat and the grid it serves; ``webhook_key`` is its robot (消息推送)."""
+
+    chat_id: Text
+    name: Text
+    grid: Text
+    webhook_key: OptionalText = None
+    appchat: bool = False
+
+
+class TierDays(Section):
+    easy: Count = 5
+    general: Count = 7
+    hard: Count = 30
+
+
+_Unit = one_of("working", "calendar")
+
+
+class TierUnits(Section):
+    easy: _Unit = "working"  # type: ignore[valid-type]
+    general: _Unit = "working"  # type: ignore[valid-type]
+    hard: _Unit = "working"  # type: ignore[valid-type]
+
+
+_Level = one_of(*LEVELS)
+
+
+class TierLevels(Section):
+    """小事微网格员办、大事网格员办、难事网格长办: where a new ticket of each tier starts."""
+
+    easy: _Level = "worker"  # type: ignore[valid-type]
+    general: _Level = "worker"  # type: ignore[valid-type]
+    hard: _Level = "leader"  # type: ignore[valid-type]
+
+
+class HoursSpec(Section):
+    start: Clock
+    end: Clock
+
+
+class OfficeHours(Section):
+    start: Clock = "08:30"
+    end: Clock = "17:30"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> OfficeHours:
+        if self.start >= self.end:
+            raise ValueError("start must be before end")
+        return self
+
+
+def _fraction(value: float) -> float:
+    if not 0 < value < 1:
+        raise ValueError("must be between 0 and 1")
+    return value
+
+
+class SlaSection(Section):
+    """六单 deadlines, in working days (Chinese calendar) unless resolve_unit says calendar."""
+
+    dispatch_days: Count = 1
+    accept_days: Count = 1
+    resolve_days: TierDays = TierDays()
+    resolve_unit: TierUnits = TierUnits()
+    rating_days: Count = 3
+    first_level: TierLevels = TierLevels()
+    remind_at_fractions: tuple[Annotated[Number, AfterValidator(_fraction)], ...] = (0.5,)
+    remind_last_working_day: bool = True
+    office_hours: OfficeHours | None = None
+
+    @field_validator("remind_at_fractions", mode="before")
+    @classmethod
+    def _default_fractions(cls, value: Any) -> Any:
+        return value or (0.5,)
+
+    @field_validator("office_hours", mode="before")
+    @classmethod
+    def _no_office_hours(cls, value: Any) -> Any:
+        return value or None
+
+
+class CalendarSection(Section):
+    """Working days: chinesecalendar plus dates it does not know yet, or local changes."""
+
+    timezone: TimeZone = "Asia/Shanghai"
+    overrides: dict[IsoDate, one_of("workday", "holiday")] = {}  # type: ignore[valid-type]
+
+
+class QuietHours(Section):
+    start: Clock = "22:00"
+    end: Clock = "07:00"
+
+
+class ReportSection(Section):
+    """考单: grids and workers with fewer tickets in the period are listed but not ranked."""
+
+    min_cases: Count = 5
+
+
+class ApiSection(Section):
+    """Bearer tokens for the JSON API; prefer GRIDBOT_API_TOKENS in the environment."""
+
+    tokens: tuple[OptionalText, ...] = ()
+
+
+class ConfigDocument(Section):
+    """config.yaml: the township, its grid tree, its people and chats, its clocks and WeCom."""
+
+    model_config = ConfigDict(title="GridBot config.yaml")
+
+    township: Text
+    database: DatabaseSection = DatabaseSection()
+    redis: RedisSection = RedisSection()
+    wecom: WeComSection
+    aibot: AiBotSection
+    classifier: ClassifierSection = ClassifierSection()
+    grids: GridSpec = Field(description="the grid tree, county or township at the root")
+    center_grid: OptionalText = Field(
+        None, validate_default=True,
+        description="the township node whose centre staff triage unplaced tickets "
+                    "(default: the first township of the tree)")
+    roster: tuple[PersonSpec, ...]
+    groups: tuple[GroupSpec, ...] = ()
+    sla: SlaSection = SlaSection()
+    calendar: CalendarSection = CalendarSection()
+    quiet_hours: QuietHours = QuietHours()
+    report: ReportSection = ReportSection()
+    api: ApiSection = ApiSection()
+
+    @field_validator("grids")
+    @classmethod
+    def _tree(cls, root: GridSpec) -> GridSpec:
+        _raise_any(_tree_problems(root))
+        return root
+
+    @field_validator("center_grid")
+    @classmethod
+    def _center(cls, value: str | None, info: ValidationInfo) -> str | None:
+        tree: GridSpec | None = info.data.get("grids")
+        if tree is None:
+            return value
+        if value is None:
+            townships = [node.code for _, node, _ in tree.walk() if node.level == "township"]
+            if not townships:
+                raise ValueError("missing: the grid tree has no township to default to")
+            return townships[0]
+        if value not in {node.code for _, node, _ in tree.walk()}:
+            raise ValueError(f"unknown grid code {value}")
+        return value
+
+    @field_validator("roster")
+    @classmethod
+    def _people(cls, roster: tuple[PersonSpec, ...], info: ValidationInfo) -> tuple[PersonSpec, ...]:
+        _raise_any(_roster_problems(roster, _grid_codes(info)))
+        return roster
+
+    @field_validator("groups")
+    @classmethod
+    def _chats(cls, groups: tuple[GroupSpec, ...], info: ValidationInfo) -> tuple[GroupSpec, ...]:
+        codes = _grid_codes(info)
+        if codes is not None:
+            _raise_any(((index, "grid"), f"unknown grid code {group.grid}")
+                       for index, group in enumerate(groups) if group.grid not in codes)
+        return groups
+
+
+def _grid_codes(info: ValidationInfo) -> set[str] | None:
+    """The codes of the grid tree, or None when the tree itself is invalid (checked there)."""
+    tree = info.data.get("grids")
+    return None if tree is None else {node.code for _, node, _ in tree.walk()}
+
+
+def _tree_problems(root: GridSpec) -> Iterator[tuple[KeyPath, str]]:
+    if root.level not in ("county", "township"):
+        yield ("level",), "the root of the grid tree must be county or township"
+    seen: set[str] = set()
+    for path, node, parent in root.walk():
+        if parent is not None and GRID_LEVELS.index(node.level) <= GRID_LEVELS.index(parent.level):
+            yield (*path, "level"), (f"a {node.level} cannot sit below a {parent.level} "
+                                     f"({parent.code})")
+        if node.code in seen:
+            yield (*path, "code"), f"duplicate grid code {node.code}"
+        seen.add(node.code)
+
+
+def _roster_problems(
+    roster: tuple[PersonSpec, ...], codes: set[str] | None
+) -> Iterator[tuple[KeyPath, str]]:
+    seen: set[str] = set()
+    for index, person in enumerate(roster):
+        if person.userid in seen:
+            yield (index, "userid"), f"duplicate userid {person.userid}"
+        seen.add(person.userid)
+        for code in person.grids:
+            if codes is not None and code not in codes:
+                yield (index, "grids"), f"unknown grid code {code}"
+        if person.role not in ROLES_WITHOUT_GRID and not person.grids:
+            yield (index, "grids"), f"a {person.role} needs at least one grid"
+
+
+def config_schema() -> dict[str, Any]:
+    """The JSON schema of config.yaml, for editors (e.g. yaml-language-server)."""
+    schema = ConfigDocument.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
