@@ -1,7 +1,9 @@
 """The shape of config.yaml, as typed, immutable settings objects.
 
-The loader (``settings.loader``) fills these from YAML plus the environment and validates them;
-everything else in GridBot reads settings only through these objects.
+The loader (``settings.loader``) fills these from YAML plus the environment once the file has
+passed its schema (``settings.schema``); everything else in GridBot reads settings only through
+these objects. They are plain frozen dataclasses, so code and tests derive variants with
+``dataclasses.replace``.
 """
 
 from __future__ import annotations

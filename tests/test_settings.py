@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from settings import ConfigError, load_settings, parse_settings
+from settings import ConfigError, config_schema, load_settings, parse_settings
+from settings.schema import ROLES
 from tests.conftest import CONFIG, ROOT
 
 RAW = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
@@ -135,3 +137,177 @@ def test_help_lists_the_commands():
     for command in ("serve", "demo", "db", "check-config", "scheduler", "worker", "rules",
                     "notice", "report"):
         assert command in result.stdout
+
+
+def problems_of(mutate, environ=None) -> dict[str, str]:
+    with pytest.raises(ConfigError) as caught:
+        build(mutate, environ)
+    return {problem.key: problem.reason for problem in caught.value.problems}
+
+
+def test_a_misspelled_key_is_an_error_that_suggests_the_right_one():
+    def misspell(raw):
+        raw["quite_hours"] = raw.pop("quiet_hours")
+
+    with pytest.raises(ConfigError) as caught:
+        build(misspell)
+    assert str(caught.value) == "quite_hours: unknown key; did you mean quiet_hours?"
+    assert (caught.value.key, caught.value.reason) == (
+        "quite_hours", "unknown key; did you mean quiet_hours?")
+
+
+@pytest.mark.parametrize(
+    ("mutate", "key", "meant"),
+    [
+        (lambda r: r["sla"].update(dispach_days=2), "sla.dispach_days", "dispatch_days"),
+        (lambda r: r["roster"][3].update(rol="worker"), "roster[3].rol", "role"),
+        (lambda r: r["wecom"]["limits"].update(member_per_minte=3),
+         "wecom.limits.member_per_minte", "member_per_minute"),
+        (lambda r: r["grids"]["children"][0].update(nmae="x"), "grids.children[0].nmae", "name"),
+        (lambda r: r["sla"]["resolve_days"].update(eazy=3), "sla.resolve_days.eazy", "easy"),
+    ],
+)
+def test_misspelled_keys_are_found_at_any_depth_with_their_full_path(mutate, key, meant):
+    assert problems_of(mutate) == {key: f"unknown key; did you mean {meant}?"}
+
+
+def test_an_unknown_key_with_no_near_match_lists_the_known_ones():
+    reason = problems_of(lambda r: r["quiet_hours"].update(zzz=1))["quiet_hours.zzz"]
+    assert reason == "unknown key; known keys: start, end"
+
+
+def test_every_problem_is_reported_in_one_run():
+    def break_many(raw):
+        raw["wecom"]["encoding_aes_key"] = "x" * 12
+        raw["wecom"]["agent_id"] = 0
+        raw["sla"]["dispach_days"] = 2
+        raw["sla"]["remind_at_fractions"] = [0.5, 2]
+        raw["roster"][3]["role"] = "boss"
+        raw["groups"][1]["grid"] = "nowhere"
+        raw["calendar"]["timezone"] = "Mars/Olympus"
+        raw["quite_hours"] = raw.pop("quiet_hours")
+
+    assert problems_of(break_many) == {
+        "wecom.encoding_aes_key": "must be 43 letters or digits (WeCom EncodingAESKey), got 12",
+        "wecom.agent_id": "must be at least 1, got 0",
+        "sla.dispach_days": "unknown key; did you mean dispatch_days?",
+        "sla.remind_at_fractions[1]": "must be between 0 and 1",
+        "roster[3].role": "must be one of " + ", ".join(ROLES),
+        "groups[1].grid": "unknown grid code nowhere",
+        "calendar.timezone": "unknown time zone 'Mars/Olympus'",
+        "quite_hours": "unknown key; did you mean quiet_hours?",
+    }
+
+
+def test_every_cross_reference_problem_is_reported_in_one_run():
+    def break_references(raw):
+        raw["roster"][4]["grids"] = ["999"]
+        raw["roster"][5]["grids"] = []
+        raw["roster"].append(dict(raw["roster"][0]))
+        raw["groups"][0]["grid"] = "nowhere"
+        raw["center_grid"] = "000"
+
+    assert problems_of(break_references) == {
+        "roster[4].grids": "unknown grid code 999",
+        "roster[5].grids": "a worker needs at least one grid",
+        "roster[16].userid": "duplicate userid zhaolei",
+        "groups[0].grid": "unknown grid code nowhere",
+        "center_grid": "unknown grid code 000",
+    }
+
+
+def test_a_broken_grid_tree_reports_each_node_and_spares_the_references_to_it():
+    def break_tree(raw):
+        township = raw["grids"]["children"][0]
+        township["level"] = "micro"
+        township["children"][1]["code"] = township["children"][0]["code"]
+
+    problems = problems_of(break_tree)
+    assert problems == {
+        "grids.children[0].children[0].level": "a village cannot sit below a micro (640323001)",
+        "grids.children[0].children[1].level": "a village cannot sit below a micro (640323001)",
+        "grids.children[0].children[1].code": "duplicate grid code 640323001001",
+    }
+
+
+def test_missing_and_blank_values():
+    problems = problems_of(lambda r: (r.pop("aibot"), r["wecom"].update(token="  "),
+                                      r.update(roster=None)))
+    assert problems == {"aibot": "missing section", "wecom.token": "missing or empty",
+                        "roster": "missing or empty"}
+    settings = build(lambda r: r.update(sla=None, groups=None, redis={"url": None}))
+    assert settings.sla.dispatch_days == 1 and settings.groups == () and settings.redis_url is None
+
+
+def test_one_grid_may_be_written_as_grid():
+    settings = build(lambda r: r["roster"][4].update(grid="640323001001002", grids=None))
+    assert settings.roster[4].grids == ("640323001001002",)
+
+
+def test_the_process_environment_wins_over_the_file(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("WECOM_AGENT_ID", "1000099")
+    monkeypatch.setenv("AIBOT_TOKEN", "bot-from-env")
+    monkeypatch.setenv("REDIS_URL", "redis://cache:6379/0")
+    monkeypatch.setenv("WECOM_SECRET", "")  # blank: ignored, the file's value stays
+    raw = copy.deepcopy(RAW)
+    settings = parse_settings(raw, base_dir=ROOT)
+    assert settings.wecom.agent_id == 1000099
+    assert settings.aibot.token == "bot-from-env"
+    assert settings.redis_url == "redis://cache:6379/0"
+    assert settings.wecom.secret == RAW["wecom"]["secret"]
+    assert raw == RAW  # the parsed file itself is left as it was
+
+
+def test_a_bad_environment_value_is_reported_with_the_files_other_problems():
+    problems = problems_of(lambda r: r["sla"].update(rating_days=0),
+                           environ={"WECOM_AGENT_ID": "abc"})
+    assert problems == {"wecom.agent_id": "must be a whole number, got 'abc'",
+                        "sla.rating_days": "must be at least 1, got 0"}
+
+
+def test_the_json_schema_names_the_keys_and_accepts_the_sample():
+    import jsonschema
+
+    schema = config_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert {"township", "wecom", "grids", "roster", "sla", "quiet_hours"} <= set(
+        schema["properties"])
+    assert "encoding_aes_key" in schema["$defs"]["WeComSection"]["properties"]
+    validator = jsonschema.Draft202012Validator(schema)
+    assert not list(validator.iter_errors(RAW))
+    misspelled = copy.deepcopy(RAW)
+    misspelled["quite_hours"] = misspelled.pop("quiet_hours")
+    misspelled["roster"][0]["role"] = "boss"
+    assert {tuple(e.absolute_path) for e in validator.iter_errors(misspelled)} == {
+        (), ("roster", 0, "role")}
+
+
+def test_the_committed_schema_is_the_generated_one():
+    committed = json.loads((ROOT / "docs" / "config.schema.json").read_text(encoding="utf-8"))
+    assert committed == config_schema(), "run: python bot.py check-config --schema docs/config.schema.json"
+
+
+def test_check_config_prints_the_schema_for_editors(tmp_path: Path):
+    result = _run_bot("check-config", "--schema")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == config_schema()
+    target = tmp_path / "schema.json"
+    result = _run_bot("check-config", "--schema", str(target))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(target.read_text(encoding="utf-8")) == config_schema()
+
+
+def test_check_config_exits_2_naming_every_bad_key(tmp_path: Path):
+    raw = copy.deepcopy(RAW)
+    raw["quite_hours"] = raw.pop("quiet_hours")
+    raw["roster"][3]["role"] = "boss"
+    raw["sla"]["dispatch_days"] = 0
+    raw["classifier"] = {k: str(ROOT / v) for k, v in raw["classifier"].items() if k != "threshold"}
+    bad = tmp_path / "config.yaml"
+    bad.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    result = _run_bot("check-config", env_extra={"GRIDBOT_CONFIG": str(bad)})
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert f"config error: {bad}: quite_hours: unknown key; did you mean quiet_hours?" in lines
+    assert f"config error: {bad}: roster[3].role: must be one of {', '.join(ROLES)}" in lines
+    assert f"config error: {bad}: sla.dispatch_days: must be at least 1, got 0" in lines
