@@ -42,10 +42,9 @@ from settings.fields import (
 )
 
 GRID_LEVELS = ("county", "township", "village", "grid", "micro")
-# The roles config.yaml accepts (one constant: the single role vocabulary will replace it).
+# The roles config.yaml accepts: one constant, so a shared role vocabulary replaces it in one line.
 ROLES = ("resident", "micro", "worker", "leader", "center", "county", "department", "admin")
 ROLES_WITHOUT_GRID = ("admin", "department")
-TIERS = ("easy", "general", "hard")
 LEVELS = ("micro", "worker", "leader", "center", "county")
 
 KeyPath = tuple[str | int, ...]
