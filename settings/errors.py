@@ -33,28 +33,23 @@ class Problem:
 class ConfigError(ValueError):
     """The config is unusable. ``key`` and ``reason`` are the first problem; ``problems`` all."""
 
-    def __init__(self, key: str, reason: str, source: Path | None = None) -> None:
+    def __init__(self, key: str, reason: str, source: Path | None = None, *,
+                 problems: Sequence[Problem] = ()) -> None:
         self.key = key
         self.reason = reason
         self.source = source
-        self.problems: tuple[Problem, ...] = (Problem(key, reason),)
+        self.problems: tuple[Problem, ...] = tuple(problems) or (Problem(key, reason),)
         super().__init__("\n".join(self.messages()))
 
     @classmethod
     def of(cls, problems: Sequence[Problem], source: Path | None = None) -> ConfigError:
         """One error for several problems (at least one), in the order they were found."""
-        error = cls(problems[0].key, problems[0].reason, source)
-        error.problems = tuple(problems)
-        error.args = ("\n".join(error.messages()),)
-        return error
+        return cls(problems[0].key, problems[0].reason, source, problems=problems)
 
     def messages(self) -> list[str]:
         """One line per problem: ``config.yaml: wecom.token: missing or empty``."""
         where = f"{self.source}: " if self.source else ""
         return [f"{where}{problem}" for problem in self.problems]
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 def key_path(loc: Iterable[str | int]) -> str:
@@ -94,7 +89,7 @@ def _reasons(detail: Any, loc: tuple[str | int, ...],
         yield (), "must be a mapping"
     elif kind in ("tuple_type", "list_type"):
         yield (), "must be a list"
-    elif kind == "bool_type" or kind == "bool_parsing":
+    elif kind in ("bool_type", "bool_parsing"):
         yield (), "must be true or false"
     else:
         yield (), detail["msg"]
