@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from settings.environment import ENV_OVERRIDES
 from settings.fields import (
     AesKey,
     Clock,
@@ -67,7 +68,7 @@ def _raise_any(problems: Iterator[tuple[KeyPath, str]]) -> None:
 class Section(BaseModel):
     """A mapping of config.yaml: unknown keys are errors, values are immutable once read."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -93,12 +94,17 @@ class WeComSection(Section):
     """The self-built app (自建应用): 1:1 messages in, every kind of message out."""
 
     corp_id: Text
+    """企业ID (CorpID)."""
     agent_id: Count
+    """the app's AgentId."""
     secret: Text
+    """the app's Secret."""
     token: Text
     encoding_aes_key: AesKey
     api_base: Text = "https://qyapi.weixin.qq.com"
+    """`demo` points this at the built-in simulator."""
     timeout_seconds: Annotated[Number, Field(ge=0.1)] = 5.0
+    """the timeout of every HTTP call to WeCom."""
     limits: WeComLimits = WeComLimits()
 
     @field_validator("api_base")
@@ -121,6 +127,7 @@ class DatabaseSection(Section):
     """SQLite (a path relative to this file) or PostgreSQL."""
 
     url: Text = "sqlite:///instance/gridbot.db"
+    """e.g. postgresql+psycopg://gridbot@db/gridbot; a relative SQLite path is relative to this file."""
 
     @field_validator("url")
     @classmethod
@@ -140,15 +147,20 @@ class ClassifierSection(Section):
     """The keyword rules, the FAQ and jieba's user dictionary, relative to this file."""
 
     rules: ExistingFile = "rules/categories.yaml"
+    """categories, keywords, urgency and chatter words."""
     faq: OptionalFile = None
+    """common policy questions answered in chat."""
     userdict: OptionalFile = None
+    """jieba's user dictionary: 下水道, 化粪池, 飞线充电 …"""
     threshold: Annotated[Number, Field(ge=0.0)] = 1.0
+    """the score a category needs before a message is filed under it."""
 
 
 class GridSpec(Section):
     """One node of the grid tree (统一编码) and the nodes below it."""
 
     code: Text
+    """the unified code (统一编码), unique in the tree."""
     name: Text
     level: one_of(*GRID_LEVELS)  # type: ignore[valid-type]
     children: tuple[GridSpec, ...] = ()
@@ -195,6 +207,7 @@ class GroupSpec(Section):
     name: Text
     grid: Text
     webhook_key: OptionalText = None
+    """the key of the group's robot (消息推送) for broadcasts."""
     appchat: bool = False
 
 
@@ -224,11 +237,6 @@ class TierLevels(Section):
     hard: _Level = "leader"  # type: ignore[valid-type]
 
 
-class HoursSpec(Section):
-    start: Clock
-    end: Clock
-
-
 class OfficeHours(Section):
     start: Clock = "08:30"
     end: Clock = "17:30"
@@ -250,14 +258,20 @@ class SlaSection(Section):
     """六单 deadlines, in working days (Chinese calendar) unless resolve_unit says calendar."""
 
     dispatch_days: Count = 1
+    """派单: days from report to dispatch."""
     accept_days: Count = 1
+    """接单: days from dispatch to acceptance."""
     resolve_days: TierDays = TierDays()
     resolve_unit: TierUnits = TierUnits()
     rating_days: Count = 3
+    """评单: days the reporter has to rate the resolution."""
     first_level: TierLevels = TierLevels()
     remind_at_fractions: tuple[Annotated[Number, AfterValidator(_fraction)], ...] = (0.5,)
+    """remind the assignee when these fractions of a deadline have passed."""
     remind_last_working_day: bool = True
+    """also remind on the last working day before a deadline."""
     office_hours: OfficeHours | None = None
+    """deadlines fall within these hours when set."""
 
     @field_validator("remind_at_fractions", mode="before")
     @classmethod
@@ -392,4 +406,9 @@ def _roster_problems(
 def config_schema() -> dict[str, Any]:
     """The JSON schema of config.yaml, for editors (e.g. yaml-language-server)."""
     schema = ConfigDocument.model_json_schema()
+    for variable, (section, key) in ENV_OVERRIDES.items():
+        definition = schema["$defs"][ConfigDocument.model_fields[section].annotation.__name__]
+        field = definition["properties"][key]
+        note = f"The environment variable {variable} wins over this value."
+        field["description"] = f"{field['description']} {note}" if "description" in field else note
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}

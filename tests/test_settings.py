@@ -272,7 +272,8 @@ def test_the_json_schema_names_the_keys_and_accepts_the_sample():
     jsonschema.Draft202012Validator.check_schema(schema)
     assert {"township", "wecom", "grids", "roster", "sla", "quiet_hours"} <= set(
         schema["properties"])
-    assert "encoding_aes_key" in schema["$defs"]["WeComSection"]["properties"]
+    wecom = schema["$defs"]["WeComSection"]["properties"]
+    assert "encoding_aes_key" in wecom and "WECOM_SECRET" in wecom["secret"]["description"]
     validator = jsonschema.Draft202012Validator(schema)
     assert not list(validator.iter_errors(RAW))
     misspelled = copy.deepcopy(RAW)
