@@ -238,6 +238,8 @@ class TierLevels(Section):
 
 
 class OfficeHours(Section):
+    """The working hours within a working day that deadlines count."""
+
     start: Clock = "08:30"
     end: Clock = "17:30"
 
@@ -292,6 +294,8 @@ class CalendarSection(Section):
 
 
 class QuietHours(Section):
+    """Notices that are not urgent wait out these hours (the span may cross midnight)."""
+
     start: Clock = "22:00"
     end: Clock = "07:00"
 
