@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from settings.environment import Environment
+from settings.environment import ENV_OVERRIDES, Environment
 from settings.errors import ConfigError, problems_of
 from settings.fields import resolve_path
 from settings.model import (
@@ -30,9 +30,11 @@ from settings.model import (
     SlaSettings,
     WeComSettings,
 )
-from settings.schema import ConfigDocument, SlaSection, WeComSection
+from settings.schema import GRID_LEVELS, LEVELS, ROLES, ConfigDocument, SlaSection, WeComSection
 
-__all__ = ["ConfigError", "load_settings", "parse_settings"]
+# The vocabularies and overrides are defined beside the schema; they stay importable from here.
+__all__ = ["ENV_OVERRIDES", "GRID_LEVELS", "LEVELS", "ROLES", "ConfigError", "load_settings",
+           "parse_settings"]
 
 
 def parse_settings(
