@@ -100,13 +100,13 @@ class Classifier:
         self.rules = rules
         self.faq = faq
         self.threshold = rules.threshold if threshold is None else float(threshold)
-        self.segmenter = segmenter
         self._codes = rules.codes
         self._names = {c.code: c.name for c in rules.categories}
         self._bias = [c.bias for c in rules.categories]
         self._l2 = rules.normalise == "l2"
-        # keywords must come out of jieba as single tokens
-        segmenter.add_words([k for c in rules.categories for k in c.keywords])
+        # keywords must come out of jieba as single tokens: a segmenter of the classifier's own
+        # (the one passed in is left as it is, and so is every other classifier's)
+        self.segmenter = segmenter.with_words(k for c in rules.categories for k in c.keywords)
         tok: dict[str, list[tuple[int, float]]] = {}
         subs: dict[str, _Sub] = {}
 

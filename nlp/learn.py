@@ -90,7 +90,12 @@ def _ngrams(text: str, lo: int, hi: int) -> set[str]:
 
 def extract_features(texts: list[str], segmenter: Segmenter, cfg: LearnConfig,
                      base: RuleSet | None = None) -> list[set[str]]:
-    """The set of matched terms per text: ``k:<token>`` and ``p:<ngram>``."""
+    """The set of matched terms per text: ``k:<token>`` and ``p:<ngram>``.
+
+    The base rules' keywords are words of the domain: texts are segmented with them as words.
+    """
+    if base is not None:
+        segmenter = segmenter.with_words(k for c in base.categories for k in c.keywords)
     vocab_k: set[str] = set()
     vocab_p: set[str] = set()
     for t in texts:

@@ -1,9 +1,11 @@
 """Fast jieba tokenisation: a faithful, allocation-light port of ``jieba.cut(text, HMM=False)``.
 
 jieba's own generator pipeline costs ~40 µs per title; this port walks the same prefix
-dictionary (the loaded ``jieba.Tokenizer.FREQ``, user dictionary included) with the same
-maximum-probability route and tie-breaking, and returns ``(token, start)`` pairs for the Han /
-alphanumeric blocks only (whitespace and punctuation are never rule terms).
+dictionary (the loaded ``jieba.Tokenizer.FREQ``, user dictionary included, plus the words the
+segmenter itself adds) with the same maximum-probability route and tie-breaking, and returns
+``(token, start)`` pairs for the Han / alphanumeric blocks only (whitespace and punctuation are
+never rule terms). The loaded jieba dictionary is shared read-only; a :class:`Segmenter` never
+changes once built, so one classifier's words cannot change another's splits.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -30,38 +33,70 @@ _CACHE_MAX = 400_000
 
 
 class Segmenter:
-    """Segments text with one jieba dictionary; build after all words have been added."""
+    """Segments text with a loaded jieba dictionary plus words of its own; immutable once built.
 
-    def __init__(self, tokenizer: jieba.Tokenizer) -> None:
+    The jieba dictionary (a ``jieba.Tokenizer``, user dictionary loaded) is shared by every
+    segmenter made from it and never changed. The words a segmenter adds -- as
+    ``Tokenizer.add_word`` would, with the frequency jieba suggests -- live in an overlay of its
+    own, so building one classifier never changes how another splits text. The log-probability
+    cache is per segmenter too, seeded with the overlay so that lookups stay one dict probe.
+    """
+
+    def __init__(self, tokenizer: jieba.Tokenizer, words: Iterable[str] = ()) -> None:
         tokenizer.check_initialized()
         self.tokenizer = tokenizer
-        self.freq: dict[str, int] = tokenizer.FREQ
-        self.refresh()
-
-    def refresh(self) -> None:
-        """Re-read the dictionary total (call after ``add_word``); drops the log-probability cache."""
-        self.total = self.tokenizer.total
-        self.logtotal = math.log(self.total)
-        # fragment -> log P(word), or _PREFIX (a prefix of some word, not a word), or _ABSENT
-        self._logp: dict[str, float] = {}
-
-    def add_words(self, words: list[str]) -> int:
-        """Add Han words that the dictionary lacks (keywords must come out as single tokens)."""
-        added = 0
+        self._base: dict[str, int] = tokenizer.FREQ  # shared: read, never written
+        self._added: dict[str, int] = {}  # words and new prefixes -> frequency (0 for a prefix)
+        self.total: int = tokenizer.total
+        self._reset_cache()
         for word in words:
-            if _HAN_WORD.match(word) and not self.freq.get(word):
-                self.tokenizer.add_word(word)
-                added += 1
-        if added:
-            self.refresh()
-        return added
+            if _HAN_WORD.match(word) and not self._freq(word):
+                self._add(word)
+        self.words_added: tuple[str, ...] = tuple(w for w, f in self._added.items() if f)
+
+    def with_words(self, words: Iterable[str]) -> Segmenter:
+        """A segmenter that also has ``words`` as single tokens (Han words of two or more
+        characters that it lacks); this one is left as it is."""
+        new = [w for w in words if _HAN_WORD.match(w) and not self._freq(w)]
+        return Segmenter(self.tokenizer, self.words_added + tuple(new)) if new else self
+
+    def _freq(self, word: str) -> int | None:
+        f = self._added.get(word)
+        return self._base.get(word) if f is None else f
+
+    def _add(self, word: str) -> None:
+        """``jieba.Tokenizer.add_word(word)`` on the overlay: the suggested frequency (which
+        lets the word be cut out whole), the total, and the word's prefixes."""
+        ftotal = float(self.total)
+        p = 1.0
+        for token, _ in self.tokens(word):
+            f = self._freq(token)
+            p *= (1 if f is None else f) / ftotal
+        known = self._freq(word)
+        freq = max(int(p * self.total) + 1, 1 if known is None else known)
+        self._added[word] = freq
+        self.total += freq
+        for i in range(1, len(word)):
+            if self._freq(word[:i]) is None:
+                self._added[word[:i]] = 0
+        self._reset_cache()
+
+    def _reset_cache(self) -> None:
+        """Log probabilities for the current total: the overlay's now, the rest as looked up."""
+        self.logtotal = logtotal = math.log(self.total)
+        # fragment -> log P(word), or _PREFIX (a prefix of some word, not a word), or _ABSENT
+        self._seed: dict[str, float] = {
+            w: math.log(f) - logtotal if f else _PREFIX for w, f in self._added.items()
+        }
+        self._logp: dict[str, float] = dict(self._seed)
 
     def _block(self, s: str, offset: int, out: list[Token]) -> None:
         cache = self._logp
         if len(cache) > _CACHE_MAX:
-            cache.clear()
+            # a fresh dict, not clear(): a thread still reading the old one sees correct entries
+            self._logp = cache = dict(self._seed)
         cget = cache.get
-        get = self.freq.get
+        get = self._base.get  # the overlay is in the cache: it is seeded and never evicted
         log = math.log
         logtotal = self.logtotal
         n = len(s)
@@ -114,8 +149,6 @@ class Segmenter:
 
     def tokens(self, text: str) -> list[Token]:
         """``(token, start)`` for every jieba token of the Han/alphanumeric blocks of ``text``."""
-        if self.tokenizer.total != self.total:  # another Segmenter added words to the dictionary
-            self.refresh()
         out: list[Token] = []
         for m in _RE_HAN.finditer(text):
             self._block(m.group(), m.start(), out)
@@ -128,8 +161,6 @@ class Segmenter:
         depend on the rest of the text: the classifier segments only the blocks where a keyword
         occurs as a substring.
         """
-        if self.tokenizer.total != self.total:
-            self.refresh()
         out: list[Token] = []
         pi = 0
         npos = len(positions)
@@ -158,6 +189,7 @@ def _tokenizer(userdict: str | None, _mtime: float) -> jieba.Tokenizer:
 
 
 def get_segmenter(userdict: Path | None) -> Segmenter:
-    """One loaded jieba dictionary per user dictionary (and its mtime) per process."""
+    """A segmenter over the jieba dictionary plus ``userdict``, loaded once per process (per
+    user dictionary and its mtime) and shared read-only by every segmenter made from it."""
     mtime = userdict.stat().st_mtime if userdict else 0.0
     return Segmenter(_tokenizer(str(userdict) if userdict else None, mtime))
