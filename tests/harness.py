@@ -8,33 +8,18 @@ to the simulator, and tests read what people received from the simulator's recor
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from settings import Settings
 from store.models import InboundMessage, OutboxMessage, Ticket
 from wecom.simulator import CallbackClient, CallbackDelivery, SimulatorState
+from wecom.simulator.app import serve_in_thread
 from wecom.simulator.payloads import aibot_text, app_text, template_card_click
-
-
-def serve_in_thread(app: Any) -> tuple[str, Callable[[], None]]:
-    """Serve a WSGI app on a free loopback port in a daemon thread: (base_url, stop)."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-
-    return f"http://127.0.0.1:{server.server_port}", stop
 
 
 @dataclasses.dataclass

@@ -12,10 +12,10 @@ from defusedxml import ElementTree as SafeET
 from flask import Flask, request
 from wechatpy.crypto import _get_signature
 from wechatpy.enterprise.crypto import WeChatCrypto
-from werkzeug.serving import make_server
 
 from wecom import crypto
 from wecom.simulator import CallbackClient, aibot_text, app_event, app_location, app_text
+from wecom.simulator.app import serve_in_thread
 
 TOKEN = "cb-token"
 AES = crypto.random_aes_key()
@@ -71,14 +71,11 @@ class Ours:
 @pytest.fixture
 def ours() -> Iterator[tuple[Ours, str]]:
     server_app = Ours()
-    server = make_server("127.0.0.1", 0, server_app.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    base_url, stop = serve_in_thread(server_app.app)
     try:
-        yield server_app, f"http://127.0.0.1:{server.server_port}"
+        yield server_app, base_url
     finally:
-        server.shutdown()
-        thread.join(5)
+        stop()
 
 
 def test_crypto_interoperates_with_wechatpy():

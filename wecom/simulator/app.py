@@ -331,6 +331,34 @@ class _QuietHandler(WSGIRequestHandler):
         return None
 
 
+# How often a served thread looks for stop(): socketserver's default, 0.5 s, is what every stop()
+# waits on average (a test suite stops hundreds of servers); a wake-up every 20 ms costs nothing.
+SHUTDOWN_POLL = 0.02
+
+
+def serve_in_thread(
+    app: Any, host: str = "127.0.0.1", port: int = 0, *, name: str = "wsgi-server",
+    request_handler: type[WSGIRequestHandler] | None = None,
+) -> tuple[str, Callable[[], None]]:
+    """Serve a WSGI ``app`` on ``host:port`` (0 = any free port) in a daemon thread, one thread
+    per request.
+
+    Returns ``(base_url, stop)``; ``stop()`` shuts the server down within ``SHUTDOWN_POLL``,
+    closes its socket and joins the thread.
+    """
+    server = make_server(host, port, app, threaded=True, request_handler=request_handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL},
+                              name=name, daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+    return f"http://{host}:{server.server_port}", stop
+
+
 def run_simulator_in_thread(
     state: SimulatorState, host: str = "127.0.0.1", port: int = 0
 ) -> tuple[str, Callable[[], None]]:
@@ -338,16 +366,5 @@ def run_simulator_in_thread(
 
     Returns ``(base_url, stop)``; ``stop()`` shuts the server down and joins the thread.
     """
-    server = make_server(
-        host, port, create_simulator_app(state), threaded=True, request_handler=_QuietHandler
-    )
-    thread = threading.Thread(target=server.serve_forever, name="wecom-simulator", daemon=True)
-    thread.start()
-    base_url = f"http://{host}:{server.server_port}"
-
-    def stop() -> None:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-
-    return base_url, stop
+    return serve_in_thread(create_simulator_app(state), host, port, name="wecom-simulator",
+                           request_handler=_QuietHandler)
