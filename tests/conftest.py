@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from settings import Settings, parse_settings
 
@@ -64,15 +65,45 @@ def settings(database_url: str) -> Settings:
     return load_test_settings(database_url)
 
 
+def _new_sqlite_file(url: str) -> Path | None:
+    """The file of an SQLite URL if it does not exist yet."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite database brought to the head revision by the migrations, once per run."""
+    from store.db import make_engine
+    from store.migrate import upgrade
+
+    path = tmp_path_factory.mktemp("migrated") / "gridbot.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()  # the last connection to close checkpoints the WAL into the file
+    return path
+
+
 @pytest.fixture
-def engine(settings: Settings):  # type: ignore[no-untyped-def]
-    """The test database with the current schema (via the migrations) and the roster synced."""
+def engine(settings: Settings, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """The test database with the current schema (via the migrations) and the roster synced.
+
+    A new SQLite file starts as a copy of :func:`migrated_sqlite` (running the migrations for
+    every test took longer than most tests); PostgreSQL schemas are migrated one by one.
+    """
     from store.db import make_engine, make_session_factory, transaction
     from store.migrate import upgrade
     from store.roster import sync_township
 
+    new_file = _new_sqlite_file(settings.database_url)
+    if new_file:
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), new_file)
     engine = make_engine(settings.database_url)
-    upgrade(engine)
+    if not new_file:
+        upgrade(engine)
     with transaction(make_session_factory(engine)) as session:
         sync_township(session, settings)
     yield engine
