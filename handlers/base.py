@@ -154,14 +154,24 @@ class FunctionHandler(Handler):
 
 
 class Router:
-    """Tries its handlers in order; the first whose ``check`` matches handles the message."""
+    """Tries its handlers in order; the first whose ``check`` matches handles the message.
 
-    def __init__(self, handlers: Sequence[Handler]) -> None:
+    ``after`` steps run on every message once it is handled, in the same transaction.
+    """
+
+    def __init__(
+        self, handlers: Sequence[Handler], after: Sequence[Callable[[Context], None]] = ()
+    ) -> None:
         self.handlers = list(handlers)
+        self.after = list(after)
 
     def dispatch(self, ctx: Context) -> str:
+        outcome = "unhandled"
         for handler in self.handlers:
             match = handler.check(ctx)
             if match is not None:
-                return handler.handle(ctx, match)
-        return "unhandled"
+                outcome = handler.handle(ctx, match)
+                break
+        for step in self.after:
+            step(ctx)
+        return outcome

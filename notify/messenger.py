@@ -53,6 +53,19 @@ class Messenger:
         self._put(key, "app", person.userid, "template_card", {"template_card": card}, ticket_id,
                   urgent)
 
+    def update_card(self, userid: str, *, key: str, response_code: str,
+                    replace_name: str | None = None, card: dict[str, Any] | None = None,
+                    ticket_id: int | None = None) -> None:
+        """Change the interactive card ``userid`` clicked (its ``response_code``): grey its
+        buttons out under ``replace_name``, or show ``card`` in its place."""
+        payload: dict[str, Any] = {"response_code": response_code}
+        if card is not None:
+            payload["template_card"] = card
+        else:
+            payload["button"] = {"replace_name": replace_name}
+        self._put(key, "card_update", userid, "update_template_card", payload, ticket_id,
+                  urgent=True)
+
     def markdown_to_group(self, chat: GroupChat, *, key: str, text: str,
                           urgent: bool = False) -> bool:
         """Post into a group by its robot or as an app chat; False when it has neither."""

@@ -15,6 +15,19 @@ RESOLVED_BY_CARD = "已处理完毕（任务卡片办结）"
 CARD_ACCEPT_DUE = "接单时限"
 CARD_RESOLVE_DUE = "办结时限"
 CARD_LOCATION = "位置"
+# What a task card's buttons are replaced with once its ticket has moved on (greyed out).
+CARD_STATE_ACCEPTED = "已接单·{name}"
+CARD_STATE_TRANSFERRED = "已转派·{name}"
+CARD_STATE_ESCALATED = "已上报·{name}"
+CARD_STATE_NEWER = "已更新·请看新卡片"
+CARD_STATE_FINAL = {
+    "resolved": "已办结",
+    "closed": "已结单",
+    "returned": "已退回",
+    "created": "已退回",
+    "withdrawn": "已撤销",
+    "merged": "已合并",
+}
 NO_GRID = "未定网格"
 URGENT_ALERT = "【紧急】{grid} 工单 #{number}（{category}）：{text}\n已派给{handler}，请关注。"
 

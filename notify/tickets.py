@@ -1,13 +1,20 @@
-"""Render ticket happenings as WeCom messages: task cards (new, accepted) and urgent alerts."""
+"""Render ticket happenings as WeCom messages: task cards (new, accepted), what a clicked card
+should say once its ticket has moved on, and urgent alerts."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, tzinfo
 
+from cases import texts as core_texts
+from cases.ladder import Level
+from cases.model import Action, Status
 from nlp import mask_pii
 from notify import texts
 from notify.messenger import Messenger
 from store.models import Person, Ticket
+
+_TASK_ID = re.compile(r"^ticket-(?P<number>\d{1,18})-(?:dispatch|working)-\d+$")
 
 
 def format_due(when: datetime | None, tz: tzinfo) -> str:
@@ -27,7 +34,6 @@ def _task_card(
 ) -> dict:
     """A button_interaction template card; each button sends the text of a typed command."""
     reporter = ticket.reporter.name or ticket.reporter.userid
-    started = ticket.accepted_at if stage == "working" else ticket.dispatched_at
     return {
         "card_type": "button_interaction",
         "main_title": {
@@ -42,11 +48,57 @@ def _task_card(
             *([{"keyname": texts.CARD_LOCATION, "value": ticket.location}]
               if ticket.location else []),
         ],
-        "task_id": f"ticket-{ticket.id}-{stage}-{int(started.timestamp()) if started else 0}",
+        "task_id": task_id(ticket, stage),
         "button_list": [
             {"text": text, "style": style, "key": key} for text, style, key in buttons
         ],
     }
+
+
+def task_id(ticket: Ticket, stage: str) -> str:
+    """The card's WeCom task id: ticket, stage (``dispatch``/``working``) and when it began, so a
+    later dispatch or acceptance of the same ticket makes a new card, never a clash."""
+    started = ticket.accepted_at if stage == "working" else ticket.dispatched_at
+    return f"ticket-{ticket.id}-{stage}-{int(started.timestamp()) if started else 0}"
+
+
+def ticket_number_of(card_task_id: str) -> int | None:
+    """The ticket a task card is about, or None for a task id that is not a ticket card's."""
+    found = _TASK_ID.match(card_task_id or "")
+    return int(found.group("number")) if found else None
+
+
+def card_caption(ticket: Ticket, viewer: Person, card_task_id: str,
+                 last_action: str | None = None) -> str | None:
+    """What the buttons of ``viewer``'s card ``card_task_id`` should now say (已接单·李娟,
+    已办结, 已转派·张伟 …), or None while the card is the ticket's current one for ``viewer``
+    and its buttons still mean what they say. ``last_action``: the ticket's latest event."""
+    status = ticket.status
+    mine = ticket.assignee_id is not None and ticket.assignee_id == viewer.id
+    if mine and (
+        (status == Status.DISPATCHED and card_task_id == task_id(ticket, "dispatch"))
+        or (status == Status.ACCEPTED and card_task_id == task_id(ticket, "working"))
+    ):
+        return None
+    handler = _handler_name(ticket)
+    if status == Status.ACCEPTED:
+        return texts.CARD_STATE_ACCEPTED.format(name=handler)
+    if status == Status.DISPATCHED:
+        if mine:
+            return texts.CARD_STATE_NEWER
+        if last_action in (Action.ESCALATE, Action.REOPEN, Action.RATE):
+            return texts.CARD_STATE_ESCALATED.format(name=handler)
+        return texts.CARD_STATE_TRANSFERRED.format(name=handler)
+    return texts.CARD_STATE_FINAL.get(status, texts.CARD_STATE_FINAL[Status.CLOSED])
+
+
+def _handler_name(ticket: Ticket) -> str:
+    if ticket.assignee is not None:
+        return ticket.assignee.name or ticket.assignee.userid
+    try:
+        return core_texts.LEVEL_LABELS[Level(ticket.level)]
+    except ValueError:
+        return texts.NO_GRID
 
 
 def dispatch_card(ticket: Ticket, category_name: str, tz: tzinfo) -> dict:

@@ -233,7 +233,8 @@ class OutboxMessage(Base):
     """One outgoing message, written in the transaction that caused it, delivered after commit.
 
     ``channel`` says which WeCom door it leaves by: ``app`` (message/send to ``target`` user ids,
-    ``|``-separated), ``appchat`` (appchat/send to a chat id), ``webhook`` (a group robot key),
+    ``|``-separated), ``card_update`` (message/update_template_card of the card the ``target``
+    members hold, the response code in the payload), ``appchat`` (appchat/send to a chat id), ``webhook`` (a group robot key),
     ``response_url`` (the smart bot's reply URL). ``payload`` is the WeCom message body without
     the addressing fields. ``idempotency_key`` is unique: writing the same message twice is a no-op.
     """

@@ -66,8 +66,11 @@ class Harness:
             self.app_client().send_app_xml("/wecom/callback", app_text(userid, text, msg_id)))
 
     def click(self, userid: str, task_id: str, key: str) -> CallbackDelivery:
+        """A click on a card button, with the ResponseCode WeCom issues for it (raises
+        ``CardNotClickable`` when an update has greyed the card's buttons out)."""
+        code = self.state.cards.click(userid, task_id)
         return self.processed(self.app_client().send_app_xml(
-            "/wecom/callback", template_card_click(userid, task_id, key)))
+            "/wecom/callback", template_card_click(userid, task_id, key, response_code=code)))
 
     def processed(self, delivery: CallbackDelivery) -> CallbackDelivery:
         """Route what the callbacks recorded (the server's processor thread, run inline)."""

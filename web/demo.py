@@ -22,6 +22,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from settings.model import Settings
 from wecom.simulator import SimulatorState, create_simulator_app
 from wecom.simulator.callback import CallbackClient
+from wecom.simulator.cards import CardNotClickable
 from wecom.simulator.payloads import aibot_text, app_text, template_card_click
 
 SIM_PREFIX = "/sim"
@@ -75,8 +76,13 @@ def demo_blueprint(world: DemoWorld) -> Blueprint:
         if not userid or not (text or button):
             return jsonify(error="userid and text are required"), 400
         if button:
+            try:
+                code = world.state.cards.click(userid, button["task_id"])
+            except CardNotClickable:
+                return jsonify(error="the card's buttons are greyed out"), 409
             delivery = world.app_client().send_app_xml(
-                "/wecom/callback", template_card_click(userid, button["task_id"], button["key"])
+                "/wecom/callback",
+                template_card_click(userid, button["task_id"], button["key"], response_code=code),
             )
             world.remember(userid=userid, chat_id=None, text=f"[点击] {button['text']}")
         elif chat_id:
@@ -103,10 +109,16 @@ def demo_blueprint(world: DemoWorld) -> Blueprint:
         for d in world.state.delivered:
             chat = d.chat_id or groups.get(d.target) if d.channel in ("webhook", "response_url") \
                 else (d.target if d.channel == "appchat" else None)
-            items.append({
+            item = {
                 "kind": "bot", "channel": d.channel, "to": d.target, "chat_id": chat,
                 "msgtype": d.msgtype, "content": d.content, "body": d.body, "at": d.at,
-            })
+            }
+            if d.msgtype == "template_card" and d.channel == "app":
+                # what the member sees now: the card after any update_template_card
+                view = world.state.cards.view(d.target, str(d.body[d.msgtype].get("task_id")))
+                if view is not None:
+                    item["card"] = view.as_dict()
+            items.append(item)
         items.sort(key=lambda i: i["at"])
         return jsonify(items=items, dropped=len(world.state.dropped))
 

@@ -39,6 +39,7 @@ class Incoming:
     url: str | None = None
     response_url: str | None = None  # smart bot: where a reply to this message is posted
     task_id: str | None = None  # template card task id (to update the card)
+    response_code: str | None = None  # a card click's code for message/update_template_card
     raw: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -124,6 +125,7 @@ def from_app_xml(fields: dict[str, str], plaintext: str) -> Incoming:
             event=event,
             event_key=fields.get("EventKey") or None,
             task_id=fields.get("TaskId") or None,
+            response_code=fields.get("ResponseCode") or None,
             location=location,
             raw=dict(fields),
         )

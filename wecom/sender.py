@@ -177,7 +177,8 @@ def classify_errcode(errcode: int, errmsg: str | None) -> DeliveryResult:
 
 
 class Sender:
-    """Delivers outbox rows: ``app`` (message/send), ``appchat``, ``webhook``, ``response_url``."""
+    """Delivers outbox rows: ``app`` (message/send), ``card_update``
+    (message/update_template_card), ``appchat``, ``webhook``, ``response_url``."""
 
     def __init__(
         self,
@@ -196,6 +197,8 @@ class Sender:
         try:
             if row.channel == "app":
                 return self._app(row)
+            if row.channel == "card_update":
+                return self._card_update(row)
             if row.channel == "appchat":
                 return self._api_call("appchat/send", {**_body(row), "chatid": row.target})
             if row.channel == "webhook":
@@ -230,6 +233,24 @@ class Sender:
             return DeliveryResult.failed(f"invaliduser: {'|'.join(invalid)}", 0)
         if invalid:
             return DeliveryResult.sent(f"partly delivered; invaliduser: {'|'.join(invalid)}")
+        return DeliveryResult.sent()
+
+    def _card_update(self, row: OutgoingMessage) -> DeliveryResult:
+        """message/update_template_card for the members in ``target``: the payload holds the
+        ``response_code`` and either ``button.replace_name`` or a whole ``template_card``.
+
+        A refused code (spent, expired, unknown) is final: retrying cannot make it valid.
+        """
+        users = [u for u in row.target.split("|") if u]
+        payload = dict(row.payload or {})
+        if not users or not payload.get("response_code"):
+            return DeliveryResult.failed("no recipient or no response_code")
+        body = {**payload, "userids": users, "agentid": self.settings.agent_id}
+        result = self.client.post("message/update_template_card", data=body)
+        listed = result.get("invaliduser") or []
+        invalid = listed.split("|") if isinstance(listed, str) else [str(u) for u in listed]
+        if invalid:
+            return DeliveryResult.sent(f"partly updated; invaliduser: {'|'.join(invalid)}")
         return DeliveryResult.sent()
 
     def _api_call(self, endpoint: str, body: dict[str, Any]) -> DeliveryResult:

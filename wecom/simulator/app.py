@@ -1,9 +1,10 @@
 """The simulator's HTTP face: WeCom's ``/cgi-bin/`` endpoints as a Flask (WSGI) app.
 
-``create_simulator_app(state)`` answers ``gettoken``, ``message/send``, ``appchat/send``,
-``webhook/send`` and the smart bot's ``aibot/response`` with WeCom's error codes and limits;
-``run_simulator_in_thread`` serves it on a local port for tests. ``GET /_sim/deliveries`` lists
-what was delivered (the demo's chat page can poll it).
+``create_simulator_app(state)`` answers ``gettoken``, ``message/send``,
+``message/update_template_card``, ``appchat/send``, ``webhook/send`` and the smart bot's
+``aibot/response`` with WeCom's error codes and limits; ``run_simulator_in_thread`` serves it on
+a local port for tests. ``GET /_sim/deliveries`` lists what was delivered and ``GET /_sim/cards``
+how each interactive card looks now (the demo's chat page can poll them).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from wecom.simulator import errors as E
+from wecom.simulator.cards import INTERACTIVE_CARDS
 from wecom.simulator.state import Call, Delivered, Dropped, SimulatorState
 
 APP_MSGTYPES = {
@@ -46,7 +48,6 @@ ROBOT_MSGTYPES = {
     "template_card",
 }
 REPLY_MSGTYPES = {"text", "markdown", "template_card", "stream"}
-INTERACTIVE_CARDS = {"button_interaction", "vote_interaction", "multiple_interaction"}
 
 
 class _Answer(Exception):
@@ -197,17 +198,61 @@ def create_simulator_app(state: SimulatorState) -> Flask:
             return {"errcode": 0, "errmsg": "ok", **extra, "msgid": state.next_msgid()}
         msgid = state.next_msgid()
         now = time.time()
+        card = body.get("template_card") if msgtype == "template_card" else None
         for userid in valid:
             reason = state.admit_member(userid, now)
             if reason:
                 state.record_drop(Dropped(userid, msgtype, reason, now, body))
             else:
                 state.record_delivery(Delivered("app", userid, msgtype, body, now, msgid))
+                if card is not None:
+                    state.cards.record(userid, card)
         answer = {"errcode": 0, "errmsg": "ok", **extra, "msgid": msgid}
-        card = body.get("template_card") or {}
-        if msgtype == "template_card" and card.get("card_type") in INTERACTIVE_CARDS:
-            answer["response_code"] = state.next_msgid()
+        if card is not None and card.get("card_type") in INTERACTIVE_CARDS:
+            answer["response_code"] = state.cards.issue(str(card["task_id"]))
         return answer
+
+    # -- message/update_template_card -------------------------------------------------------
+
+    def update_template_card() -> dict[str, Any]:
+        agent_id = token_agent()
+        body = body_json()
+        try:
+            if int(body.get("agentid", -1)) != agent_id:
+                raise _Answer(E.INVALID_AGENTID)
+        except (TypeError, ValueError) as exc:
+            raise _Answer(E.INVALID_AGENTID) from exc
+        button = body.get("button")
+        replacement = body.get("template_card")
+        if (button is None) == (replacement is None):
+            raise _Answer(E.INVALID_PARAMETER, "either button or template_card")
+        replace_name = None
+        if button is not None:
+            if not isinstance(button, dict) or not str(button.get("replace_name") or "").strip():
+                raise _Answer(E.INVALID_PARAMETER, "button.replace_name")
+            replace_name = str(button["replace_name"])
+        elif _content_error("template_card", {"template_card": replacement}):
+            raise _Answer(E.INVALID_PARAMETER, "template_card")
+        userids = body.get("userids") or []
+        if not isinstance(userids, list) or len(userids) > state.max_users_per_send:
+            raise _Answer(E.INVALID_PARAMETER, "userids")
+        code = str(body.get("response_code") or "")
+        if not code:
+            raise _Answer(E.INVALID_PARAMETER, "response_code missing")
+        task_id = state.cards.task_of(code)
+        if task_id is None:
+            raise _Answer(E.INVALID_RESPONSE_CODE, "response_code invalid, used or expired")
+        if button is not None and state.cards.card_type(task_id) not in INTERACTIVE_CARDS:
+            raise _Answer(E.INVALID_PARAMETER, "only interactive cards have buttons to update")
+        recipients = state.cards.recipients(task_id)
+        targets = recipients if body.get("atall") else recipients & {str(u) for u in userids}
+        invalid = sorted({str(u) for u in userids} - recipients)
+        if not targets:
+            raise _Answer(E.ALL_RECIPIENTS_INVALID, extra={"invaliduser": invalid})
+        if not state.cards.spend(code):  # spent by a concurrent call since task_of
+            raise _Answer(E.INVALID_RESPONSE_CODE, "response_code invalid, used or expired")
+        state.cards.update(task_id, sorted(targets), replace_name=replace_name, card=replacement)
+        return {"errcode": 0, "errmsg": "ok", "invaliduser": invalid}
 
     # -- appchat/send -----------------------------------------------------------------------
 
@@ -279,6 +324,12 @@ def create_simulator_app(state: SimulatorState) -> Flask:
         methods=["POST"],
     )
     app.add_url_rule(
+        "/cgi-bin/message/update_template_card",
+        "update_template_card",
+        lambda: guarded(update_template_card, token_api=True),
+        methods=["POST"],
+    )
+    app.add_url_rule(
         "/cgi-bin/appchat/send",
         "appchat_send",
         lambda: guarded(appchat_send, token_api=True),
@@ -320,6 +371,12 @@ def create_simulator_app(state: SimulatorState) -> Flask:
                 "dropped": len(state.dropped),
             }
         )
+
+    @app.get("/_sim/cards")
+    def cards() -> Response:
+        userid = request.args.get("userid")
+        views = state.cards.views_for(userid) if userid else state.cards.all_views()
+        return jsonify({"cards": [v.as_dict() for v in views]})
 
     return app
 

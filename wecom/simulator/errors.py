@@ -29,6 +29,15 @@ CHATID_NOT_EXIST = 86003  # 不存在的群聊 (appchat)
 INVALID_WEBHOOK_URL = 93000  # 机器人webhookurl不合法或者机器人已经被移除出群
 ROBOT_DISABLED = 93004  # 机器人被停用
 
+# message/update_template_card with a response_code that is unknown, already spent or older than
+# 72 hours. The API's reference (developer.work.weixin.qq.com/document/path/94888, 更新模版卡片消息)
+# states the rule — one call per code, within 72 hours — but names no error code for breaking it,
+# and the global error code list (document/path/90313, as mirrored by WxJava's WxCpErrorMsgEnum)
+# has no response_code entry (40068 there is 不合法的标签ID). So the simulator answers the
+# generic 40058 不合法的参数 with a detail saying which rule was broken; callers must treat any
+# non-zero errcode of this call as final for that code, never match on the message.
+INVALID_RESPONSE_CODE = INVALID_PARAMETER
+
 MESSAGES: dict[int, str] = {
     SYSTEM_BUSY: "system busy",
     OK: "ok",

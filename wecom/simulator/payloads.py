@@ -146,16 +146,24 @@ def app_event(
 
 
 def template_card_click(
-    from_user: str, task_id: str, button_key: str, card_type: str = "button_interaction"
+    from_user: str,
+    task_id: str,
+    button_key: str,
+    card_type: str = "button_interaction",
+    response_code: str | None = None,
 ) -> dict[str, Any]:
-    """A click on a template card's button (``template_card_event``)."""
+    """A click on a template card's button (``template_card_event``).
+
+    ``response_code`` is what WeCom issues with the click (``SimulatorState.cards.click``); a
+    made-up one is used when none is given (the simulator refuses to update a card with it).
+    """
     return app_event(
         from_user,
         "template_card_event",
         button_key,
         task_id=task_id,
         card_type=card_type,
-        response_code="RC_" + secrets.token_hex(16),
+        response_code=response_code or "RC_" + secrets.token_hex(16),
     )
 
 

@@ -3,7 +3,8 @@
 Tests and the demo hold a :class:`SimulatorState`, hand it to ``create_simulator_app`` and then
 read what WeCom "delivered" (``messages_for``, ``messages_for_chat`` …), what it silently dropped
 over the per-member limits (``dropped``: tests assert it stays empty) and every call it answered
-(``calls``). Time is ``time.time()``, so time-machine moves token expiry, outages and rate windows.
+(``calls``); ``cards`` shows each member's interactive cards as they look after updates.
+Time is ``time.time()``, so time-machine moves token expiry, outages and rate windows.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from wecom.simulator.cards import CardBoard
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,7 @@ class SimulatorState:
     all_invalid_errcode: int = 81013  # WeCom answers 81013 when no recipient is valid
     response_url_single_use: bool = True
     hang_seconds: float = 10.0  # how long an outage in "hang" mode keeps a request waiting
+    cards: CardBoard = field(default_factory=CardBoard)  # interactive cards and their codes
 
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _apps: dict[str, int] = field(default_factory=dict, repr=False)
