@@ -17,8 +17,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from handlers import ticket_texts as T
 from handlers.services import Services
 from notify import Messenger
+from store.ids import id_from_digits, shown
 from store.models import GroupChat, InboundMessage, Person
 from wecom.inbound import Incoming
 
@@ -78,11 +80,16 @@ class Handler(ABC):
 
 @dataclass(frozen=True)
 class CommandMatch:
-    """A parsed command: its verb, the ticket number if any, and the rest of the text."""
+    """A parsed command: its verb, the ticket number if any, and the rest of the text.
+
+    ``unknown_number`` holds typed digits that cannot be a ticket number (0, or past the
+    database's id range, e.g. a phone number); ``number`` is None then.
+    """
 
     verb: str
     number: int | None
     rest: str
+    unknown_number: str | None = None
 
 
 class CommandHandler(Handler):
@@ -90,7 +97,8 @@ class CommandHandler(Handler):
 
     Forgiving like the chat a worker types: ``接单12``, ``接单 #12``, ``接单　１２`` all match.
     ``needs_number`` commands without a number, or ``needs_text`` without text, are answered with
-    the command's usage instead of being passed on.
+    the command's usage instead of being passed on. A number no ticket can have (``查询
+    13912345678``) is answered with ``not_found`` here: it never reaches the database.
     """
 
     def __init__(
@@ -102,8 +110,10 @@ class CommandHandler(Handler):
         needs_text: bool = False,
         usage: str = "",
         allowed: Callable[[Context], bool] | None = None,
+        not_found: str = T.NOT_FOUND,
     ) -> None:
         self.verbs = tuple(sorted(verbs, key=len, reverse=True))
+        self.not_found = not_found
         self.callback = callback
         self.needs_number = needs_number
         self.needs_text = needs_text
@@ -121,14 +131,19 @@ class CommandHandler(Handler):
             return None
         if self.allowed is not None and not self.allowed(ctx):
             return None
-        number = found.group("number")
+        digits = found.group("number")
+        number = id_from_digits(digits) if digits else None
         return CommandMatch(
             verb=found.group("verb"),
-            number=int(number) if number else None,
+            number=number,
             rest=(found.group("rest") or "").strip(),
+            unknown_number=digits if digits and number is None else None,
         )
 
     def handle(self, ctx: Context, match: CommandMatch) -> str:
+        if match.unknown_number is not None:
+            ctx.reply(self.not_found.format(number=shown(match.unknown_number)))
+            return "ticket:not-found"
         if (self.needs_number and match.number is None) or (self.needs_text and not match.rest):
             ctx.reply(self.usage)
             return f"usage:{match.verb}"

@@ -33,6 +33,7 @@ from notify.notice_desk import (
     notice_status,
     township_code,
 )
+from store.ids import id_from_digits, shown
 from store.models import Grid
 from store.notices import Notice
 
@@ -252,9 +253,13 @@ class NoticeCommandHandler(Handler):
             if not number:
                 ctx.reply(T.USAGE_CANCEL)
                 return "usage:notice"
+            notice_id = id_from_digits(number.group(1))
+            if notice_id is None:  # no notice can have it: never ask the database
+                ctx.reply(T.NOT_FOUND.format(id=shown(number.group(1))))
+                return "notice:not_found"
             if match.verb == "取消通知":
-                return self._cancel(ctx, int(number.group(1)))
-            return self._status(ctx, int(number.group(1)))
+                return self._cancel(ctx, notice_id)
+            return self._status(ctx, notice_id)
         return self._create(ctx, match)
 
     def _create(self, ctx: Context, match: NoticeCommand) -> str:

@@ -32,6 +32,7 @@ from notify.notice_desk import (
 )
 from store.clock import utcnow
 from store.db import transaction
+from store.ids import fits_id, shown
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 
@@ -134,14 +135,20 @@ def index() -> Response:
         return jsonify({"notices": [notice_dict(n) for n in notices]})
 
 
+def _not_found(notice_id: int) -> tuple[Response, int]:
+    return _error(404, "not_found", T.NOT_FOUND.format(id=shown(str(notice_id))))
+
+
 @bp.get("/notices/<int:notice_id>")
 def show(notice_id: int) -> tuple[Response, int]:
+    if not fits_id(notice_id):  # no notice has it; PostgreSQL would refuse the parameter
+        return _not_found(notice_id)
     rt = _runtime()
     with transaction(rt.session_factory) as session:
         try:
             status = notice_status(session, notice_id)
         except NoticeNotFound:
-            return _error(404, "not_found", T.NOT_FOUND.format(id=notice_id))
+            return _not_found(notice_id)
         body = status.as_dict()
         if status.notice.status == "active":
             body["plan"] = describe(session, rt.services, status.notice, utcnow()).as_dict()
@@ -151,10 +158,12 @@ def show(notice_id: int) -> tuple[Response, int]:
 @bp.route("/notices/<int:notice_id>/cancel", methods=["POST"])
 @bp.route("/notices/<int:notice_id>", methods=["DELETE"])
 def cancel(notice_id: int) -> tuple[Response, int]:
+    if not fits_id(notice_id):
+        return _not_found(notice_id)
     rt = _runtime()
     with transaction(rt.session_factory) as session:
         try:
             withdrawn = cancel_notice(session, notice_id)
         except NoticeNotFound:
-            return _error(404, "not_found", T.NOT_FOUND.format(id=notice_id))
+            return _not_found(notice_id)
         return jsonify({"id": notice_id, "status": "cancelled", "withdrawn": withdrawn}), 200
