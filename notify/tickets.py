@@ -14,7 +14,7 @@ from notify import texts
 from notify.messenger import Messenger
 from store.models import Person, Ticket
 
-_TASK_ID = re.compile(r"^ticket-(?P<number>\d{1,18})-(?:dispatch|working)-\d+$")
+_TASK_ID = re.compile(r"^ticket-(?P<number>\d{1,18})-(?:dispatch|working)-(?:\d+-)?\d+$")
 
 
 def format_due(when: datetime | None, tz: tzinfo) -> str:
@@ -56,10 +56,12 @@ def _task_card(
 
 
 def task_id(ticket: Ticket, stage: str) -> str:
-    """The card's WeCom task id: ticket, stage (``dispatch``/``working``) and when it began, so a
-    later dispatch or acceptance of the same ticket makes a new card, never a clash."""
+    """The card's WeCom task id (unique per app, WeCom says): ticket, stage (``dispatch`` or
+    ``working``), handler and when the stage began, so each handler's card of each dispatch or
+    acceptance of a ticket is a card of its own."""
     started = ticket.accepted_at if stage == "working" else ticket.dispatched_at
-    return f"ticket-{ticket.id}-{stage}-{int(started.timestamp()) if started else 0}"
+    stamp = int(started.timestamp()) if started else 0
+    return f"ticket-{ticket.id}-{stage}-{ticket.assignee_id or 0}-{stamp}"
 
 
 def ticket_number_of(card_task_id: str) -> int | None:
