@@ -55,12 +55,15 @@ def _task_card(
     }
 
 
-def task_id(ticket: Ticket, stage: str) -> str:
+def task_id(ticket: Ticket, stage: str, *, legacy: bool = False) -> str:
     """The card's WeCom task id (unique per app, WeCom says): ticket, stage (``dispatch`` or
     ``working``), handler and when the stage began, so each handler's card of each dispatch or
-    acceptance of a ticket is a card of its own."""
+    acceptance of a ticket is a card of its own. ``legacy``: the id as it was before it named
+    the handler (cards sent then are still on people's phones)."""
     started = ticket.accepted_at if stage == "working" else ticket.dispatched_at
     stamp = int(started.timestamp()) if started else 0
+    if legacy:
+        return f"ticket-{ticket.id}-{stage}-{stamp}"
     return f"ticket-{ticket.id}-{stage}-{ticket.assignee_id or 0}-{stamp}"
 
 
@@ -78,8 +81,8 @@ def card_caption(ticket: Ticket, viewer: Person, card_task_id: str,
     status = ticket.status
     mine = ticket.assignee_id is not None and ticket.assignee_id == viewer.id
     if mine and (
-        (status == Status.DISPATCHED and card_task_id == task_id(ticket, "dispatch"))
-        or (status == Status.ACCEPTED and card_task_id == task_id(ticket, "working"))
+        (status == Status.DISPATCHED and _is_current(card_task_id, ticket, "dispatch"))
+        or (status == Status.ACCEPTED and _is_current(card_task_id, ticket, "working"))
     ):
         return None
     handler = _handler_name(ticket)
@@ -92,6 +95,11 @@ def card_caption(ticket: Ticket, viewer: Person, card_task_id: str,
             return texts.CARD_STATE_ESCALATED.format(name=handler)
         return texts.CARD_STATE_TRANSFERRED.format(name=handler)
     return texts.CARD_STATE_FINAL.get(status, texts.CARD_STATE_FINAL[Status.CLOSED])
+
+
+def _is_current(card_task_id: str, ticket: Ticket, stage: str) -> bool:
+    """The card is the ticket's card for ``stage`` now (in either task id format)."""
+    return card_task_id in (task_id(ticket, stage), task_id(ticket, stage, legacy=True))
 
 
 def _handler_name(ticket: Ticket) -> str:

@@ -149,3 +149,29 @@ def test_a_click_answered_after_72_hours_can_no_longer_update_its_card(bot):
     [row] = [r for r in bot.outbox() if r.channel == "card_update"]
     assert row.status == "failed" and f"errcode {INVALID_RESPONSE_CODE}" in row.last_error
     assert _view(bot, "lijuan", dispatch).clickable  # WeCom refused the update
+
+
+def test_captions_for_each_state_of_the_ticket():
+    from datetime import UTC, datetime
+
+    from notify.tickets import card_caption, task_id
+    from store.models import Person, Ticket
+
+    lijuan, zhou = Person(id=5, userid="lijuan", name="李娟"), Person(id=9, userid="zd", name="周大妈")
+    at = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    ticket = Ticket(id=5, status="dispatched", assignee_id=5, assignee=lijuan, dispatched_at=at,
+                    level="worker")
+    card = task_id(ticket, "dispatch")
+    assert card == f"ticket-5-dispatch-5-{int(at.timestamp())}"
+    assert card_caption(ticket, lijuan, card) is None
+    assert card_caption(ticket, lijuan, f"ticket-5-dispatch-{int(at.timestamp())}") is None
+    assert card_caption(ticket, lijuan, "ticket-5-dispatch-5-1") == "已更新·请看新卡片"
+    ticket.assignee_id, ticket.assignee = 9, zhou
+    assert card_caption(ticket, lijuan, card, "transfer") == "已转派·周大妈"
+    assert card_caption(ticket, lijuan, card, "escalate") == "已上报·周大妈"
+    ticket.status = "accepted"
+    assert card_caption(ticket, lijuan, card) == "已接单·周大妈"
+    for status, caption in [("resolved", "已办结"), ("closed", "已结单"), ("returned", "已退回"),
+                            ("withdrawn", "已撤销"), ("merged", "已合并")]:
+        ticket.status = status
+        assert card_caption(ticket, lijuan, card) == caption
