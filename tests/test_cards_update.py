@@ -175,3 +175,24 @@ def test_captions_for_each_state_of_the_ticket():
                             ("withdrawn", "已撤销"), ("merged", "已合并")]:
         ticket.status = status
         assert card_caption(ticket, lijuan, card) == caption
+
+
+def test_the_demo_page_shows_the_card_as_updated(bot):
+    from flask import Flask
+
+    from web.demo import DemoWorld, demo_blueprint
+
+    number, dispatch = _reported(bot)
+    page = Flask("demo-test")
+    page.register_blueprint(demo_blueprint(DemoWorld(bot.settings, bot.state, bot.base_url)))
+    client = page.test_client()
+    button = {"task_id": dispatch["task_id"], "key": f"接单 {number}", "text": "接单"}
+    assert client.post("/demo/api/say", json={"userid": "lijuan", "button": button}).status_code \
+        == 200
+    bot.process()
+    bot.deliver()
+    items = client.get("/demo/api/feed").get_json()["items"]
+    [old] = [i for i in items if i.get("card", {}).get("task_id") == dispatch["task_id"]]
+    assert old["card"]["replace_name"] == "已接单·李娟" and old["card"]["buttons"] == []
+    again = client.post("/demo/api/say", json={"userid": "lijuan", "button": button})
+    assert again.status_code == 409  # grey buttons cannot be clicked
