@@ -73,7 +73,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
             print(f"JSON schema of the config written to {args.schema}")
         return 0
     settings = _settings(args)
-    from handlers.services import build_services
+    from services.container import build_services
 
     services = build_services(settings)
     print(

@@ -36,9 +36,9 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, insert, select  # noqa: E402
 
-from handlers.services import build_services  # noqa: E402
-from notify.notice_desk import NoticeDraft, cancel_notice, create_notice  # noqa: E402
+from notify.notice_service import NoticeDraft, cancel_notice, create_notice  # noqa: E402
 from schedules.delivery import OutboxWorker  # noqa: E402
+from services.container import build_services  # noqa: E402
 from settings import parse_settings  # noqa: E402
 from store.db import make_engine, make_session_factory, transaction  # noqa: E402
 from store.migrate import upgrade  # noqa: E402

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterator
 from datetime import datetime
 
-from cases import texts as core_texts
+from cases import wording as core_texts
 from cases.kpi import LEVELS, KpiReport, KpiRow, kpi_rows
 from cases.ladder import Level
 

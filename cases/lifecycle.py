@@ -35,7 +35,7 @@ matching due time (e.g. after ``dispatch``: ``accept_due = clock.accept_due(now)
 no stage is running afterwards (or the running one continues).
 
 Order of checks: permission (``cases.permissions.check``), then status, then whose ticket it is
-(assignee), then the arguments. A refusal carries a Chinese reason from ``cases.texts``. An
+(assignee), then the arguments. A refusal carries a Chinese reason from ``cases.wording``. An
 allowed decision carries ``to_status``, the ``AuditEvent`` to persist, ``changes`` (Ticket column
 → new value, ``None`` clears; ``grid_code`` is a grid *code* the caller maps to ``grid_id``) and
 ``stamps`` (Ticket timestamp columns to set to the event time).
@@ -54,7 +54,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-from cases import texts
+from cases import wording as texts
 from cases.deadlines import Stage
 from cases.ladder import Level, level_for_role, next_level, rank, resolved_level
 from cases.model import Action, Actor, Rating, Role, Status, TicketView

@@ -2,7 +2,7 @@
 (``TicketView``, ``Actor``) that callers build from the store to ask ``cases`` for a decision.
 
 Values are plain ASCII codes, as stored in the database; the Chinese labels are in
-``cases.texts``.
+``cases.wording``.
 """
 
 from __future__ import annotations

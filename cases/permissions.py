@@ -56,7 +56,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from types import MappingProxyType
 
-from cases import texts
+from cases import wording as texts
 from cases.model import Action, Actor, Role, TicketView
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cases import texts as core_texts
+from cases import wording as core_texts
 from cases.deadlines import SlaClock, Stage
 from cases.ladder import Handler, Level, escalation_target, first_handler, level_for_role
 from cases.lifecycle import Decision, decide, refuse

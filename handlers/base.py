@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from handlers import ticket_texts as T
-from handlers.services import Services
 from notify import Messenger
+from services.container import Services
 from store.ids import id_from_digits, shown
 from store.models import GroupChat, InboundMessage, Person
 from wecom.inbound import Incoming

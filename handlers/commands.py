@@ -11,7 +11,7 @@ from handlers.base import Handler
 
 def command_handlers() -> list[Handler]:
     """The command handlers, most specific first."""
-    from handlers.notices import notice_handlers
+    from handlers.notice_commands import notice_handlers
     from handlers.resident_commands import resident_command_handlers
     from handlers.worker import worker_handlers
 

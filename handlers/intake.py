@@ -27,10 +27,10 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from handlers import texts
 from handlers.base import Context, Router
-from handlers.services import Services
 from notify import Messenger
+from notify.wording import chat as texts
+from services.container import Services
 from store import inbox
 from store.clock import utcnow
 from store.group_commit import GroupCommit

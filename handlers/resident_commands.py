@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from cases import texts as core_texts
+from cases import wording as core_texts
 from cases.model import FINAL_STATUSES, Action, Rating, Status
 from handlers import ticket_texts as T
 from handlers.base import CommandHandler, CommandMatch, Context, FunctionHandler, Handler
@@ -32,7 +32,7 @@ from handlers.tickets import (
     status_label,
     workflow,
 )
-from notify import texts as notify_texts
+from notify.wording import tickets as notify_texts
 from store.models import Ticket
 
 ATTACH_WINDOW = timedelta(minutes=10)

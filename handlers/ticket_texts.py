@@ -1,7 +1,7 @@
 """Every Chinese sentence the ticket commands answer with (str.format templates).
 
-Refusal reasons come from ``cases.texts`` (the core); what others are told is in
-``notify.texts``. This file is what the person who typed the command reads.
+Refusal reasons come from ``cases.wording`` (the core); what others are told is in
+``notify.wording.tickets``. This file is what the person who typed the command reads.
 """
 
 USAGE_ACCEPT = "用法：接单 工单号，例如：接单 12"

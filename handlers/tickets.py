@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
-from cases import texts as core_texts
+from cases import wording as core_texts
 from cases.deadlines import SlaClock
 from cases.ladder import Level
 from cases.lifecycle import decide

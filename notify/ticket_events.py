@@ -14,14 +14,14 @@ from datetime import tzinfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cases import texts as core_texts
+from cases import wording as core_texts
 from cases.ladder import Level
 from cases.model import Action, Rating, Role, Status
 from cases.service import Outcome
 from nlp import mask_pii
-from notify import texts
 from notify.messenger import Messenger
 from notify.tickets import format_due, send_dispatch
+from notify.wording import tickets as texts
 from store.models import Person, Ticket
 from store.roster import people_with_role
 

@@ -10,8 +10,8 @@ from cases import texts as core_texts
 from cases.ladder import Level
 from cases.model import Action, Status
 from nlp import mask_pii
-from notify import texts
 from notify.messenger import Messenger
+from notify.wording import tickets as texts
 from store.models import Person, Ticket
 
 _TASK_ID = re.compile(r"^ticket-(?P<number>\d{1,18})-(?:dispatch|working)-(?:\d+-)?\d+$")

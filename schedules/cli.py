@@ -85,16 +85,16 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_notice_add(args: argparse.Namespace) -> int:
-    from cases.notices import NoticeRuleError, parse_offsets, phrase_to_cron
-    from handlers import notice_texts as T
-    from handlers.notices import (
+    from cases.notice_policy import NoticeRuleError, parse_offsets, phrase_to_cron
+    from handlers.notice_commands import (
         confirmation,
         parse_date,
         parse_local_datetime,
         role_codes,
         scope_codes,
     )
-    from notify.notice_desk import NoticeDraft, create_notice
+    from notify.notice_service import NoticeDraft, create_notice
+    from notify.wording import notices as T
     from store.db import transaction
 
     runtime = _runtime(args)
@@ -131,9 +131,9 @@ def cmd_notice_add(args: argparse.Namespace) -> int:
 
 
 def cmd_notice_list(args: argparse.Namespace) -> int:
-    from handlers import notice_texts as T
-    from handlers.notices import scope_label, when_label
-    from notify.notice_desk import list_notices
+    from handlers.notice_commands import scope_label, when_label
+    from notify.notice_service import list_notices
+    from notify.wording import notices as T
     from store.db import transaction
 
     runtime = _runtime(args)
@@ -149,8 +149,8 @@ def cmd_notice_list(args: argparse.Namespace) -> int:
 
 
 def cmd_notice_cancel(args: argparse.Namespace) -> int:
-    from handlers import notice_texts as T
-    from notify.notice_desk import NoticeNotFound, cancel_notice, get_notice
+    from notify.notice_service import NoticeNotFound, cancel_notice, get_notice
+    from notify.wording import notices as T
     from store.db import transaction
 
     runtime = _runtime(args)
@@ -166,9 +166,9 @@ def cmd_notice_cancel(args: argparse.Namespace) -> int:
 
 
 def cmd_notice_status(args: argparse.Namespace) -> int:
-    from handlers import notice_texts as T
-    from handlers.notices import status_text
-    from notify.notice_desk import NoticeNotFound, notice_status
+    from handlers.notice_commands import status_text
+    from notify.notice_service import NoticeNotFound, notice_status
+    from notify.wording import notices as T
     from store.db import transaction
 
     runtime = _runtime(args)

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from handlers.services import Services
 from schedules.jobs import JobSpec
+from services.container import Services
 
 if TYPE_CHECKING:
     from web import Runtime

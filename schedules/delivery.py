@@ -44,7 +44,7 @@ from typing import Any
 from sqlalchemy import or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from notify import texts
+from notify.wording import tickets as texts
 from settings.model import WeComSettings
 from store.clock import utcnow
 from store.models import OutboxMessage, outbox_recipient_key

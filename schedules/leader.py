@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.clock import utcnow
-from store.notices import SchedulerLease
+from store.notice_models import SchedulerLease
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from notify.notice_desk import fire_due
+from notify.notice_service import fire_due
 from schedules.context import JobContext
 
 log = logging.getLogger(__name__)

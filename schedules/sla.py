@@ -34,11 +34,11 @@ from cases.deadlines import SlaClock, Stage
 from cases.ladder import Level, handler_for
 from cases.model import Action, Actor, Status
 from cases.service import Workflow, active_stage, ladder_path
-from handlers.services import Services
 from notify import Messenger
-from notify import texts as T
 from notify.ticket_events import Announcer
 from notify.tickets import format_due
+from notify.wording import tickets as T
+from services.container import Services
 from store.clock import utcnow
 from store.models import Person, Ticket
 from store.roster import duties, people_by_ids

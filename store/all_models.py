@@ -1,5 +1,5 @@
 """Imports every module that defines tables, so ``Base.metadata`` knows the whole schema."""
 
 import store.models  # noqa: F401
-import store.notices  # noqa: F401
+import store.notice_models  # noqa: F401
 import store.sla  # noqa: F401

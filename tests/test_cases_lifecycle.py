@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from cases import texts
+from cases import wording as texts
 from cases.deadlines import Stage
 from cases.ladder import Level
 from cases.lifecycle import Decision, decide

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from cases import texts
+from cases import wording as texts
 from cases.model import Action, Actor, Role, TicketView
 from cases.permissions import can_handle, can_view, check
 

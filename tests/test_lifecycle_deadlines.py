@@ -17,8 +17,8 @@ from cases.deadlines import SlaClock
 from cases.intake import Request, open_ticket
 from cases.model import Action
 from cases.service import Workflow
-from handlers.services import build_services
 from schedules.sla import sweep
+from services.container import build_services
 from store.clock import utcnow
 from store.models import OutboxMessage, Person, Ticket
 from store.roster import load_index

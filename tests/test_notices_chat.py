@@ -10,7 +10,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from store.models import OutboxMessage
-from store.notices import Notice, NoticeDelivery, NoticeRun
+from store.notice_models import Notice, NoticeDelivery, NoticeRun
 
 SH = ZoneInfo("Asia/Shanghai")
 WORKDAY_MORNING = datetime(2026, 12, 1, 10, 0, tzinfo=SH)  # a Tuesday

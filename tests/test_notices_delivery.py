@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import time_machine
 from sqlalchemy import select
 
-from notify.notice_desk import NoticeDraft, create_notice
+from notify.notice_service import NoticeDraft, create_notice
 from store.db import transaction
 from store.models import Grid, GroupChat, OutboxMessage
 

@@ -10,11 +10,11 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from notify.notice_desk import NoticeDraft, create_notice, fire_due
+from notify.notice_service import NoticeDraft, create_notice, fire_due
 from store.clock import utcnow
 from store.db import transaction
 from store.models import OutboxMessage
-from store.notices import NoticeRun
+from store.notice_models import NoticeRun
 
 SH = ZoneInfo("Asia/Shanghai")
 STREET = {"grids": ["640323001"]}
@@ -22,7 +22,7 @@ STREET = {"grids": ["640323001"]}
 
 @pytest.fixture
 def services(settings):  # type: ignore[no-untyped-def]
-    from handlers.services import build_services
+    from services.container import build_services
 
     return build_services(settings)
 

@@ -18,7 +18,7 @@ from schedules.jobs import JOBS, JobSpec
 from schedules.scheduler import start_scheduler
 from store.db import transaction
 from store.models import OutboxMessage
-from store.notices import NoticeRun
+from store.notice_models import NoticeRun
 from store.outbox import enqueue
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -111,8 +111,8 @@ def test_restart_keeps_the_jobs_without_duplicates(settings, engine, session_fac
 @pytest.mark.parametrize("restart", [False, True])
 def test_live_scheduler_fires_a_weekly_notice_on_time_once(settings, engine, session_factory, restart) -> None:  # type: ignore[no-untyped-def]
     """The real scheduler, on a clock set to just before Monday 09:00 (time-machine)."""
-    from handlers.services import build_services
-    from notify.notice_desk import NoticeDraft, create_notice
+    from notify.notice_service import NoticeDraft, create_notice
+    from services.container import build_services
 
     services = build_services(settings)
     fast = [dataclasses.replace(s, trigger={"trigger": "interval", "seconds": 0.3})

@@ -26,7 +26,7 @@ def at(*args: int) -> datetime:
 
 def run_sweep(bot):  # type: ignore[no-untyped-def]
     """A sweep as a freshly started scheduler would run it: nothing carried over in memory."""
-    from handlers.services import build_services
+    from services.container import build_services
     from store.db import make_session_factory
 
     return sweep(make_session_factory(bot.runtime.engine), build_services(bot.settings), utcnow())

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from handlers.base import Handler, Router
 from handlers.intake import CallbacksInFlight, InboxProcessor, MessageIntake, write_turn_for
 from handlers.router import build_router
-from handlers.services import Services, build_services
+from services.container import Services, build_services
 from settings.model import Settings
 from store.db import autocommit_engine, make_engine, make_session_factory
 from wecom.callbacks import ChannelKeys, make_blueprint

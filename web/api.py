@@ -18,9 +18,8 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from cases.notices import NoticeRuleError, parse_offsets
-from handlers import notice_texts as T
-from notify.notice_desk import (
+from cases.notice_policy import NoticeRuleError, parse_offsets
+from notify.notice_service import (
     NoticeDraft,
     NoticeNotFound,
     cancel_notice,
@@ -30,6 +29,7 @@ from notify.notice_desk import (
     notice_dict,
     notice_status,
 )
+from notify.wording import notices as T
 from store.clock import utcnow
 from store.db import transaction
 from store.ids import fits_id, shown

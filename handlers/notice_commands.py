@@ -18,11 +18,9 @@ from datetime import date, datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from cases.notices import NoticeRuleError, may_broadcast, parse_offsets, phrase_to_cron
-from handlers import notice_texts as T
+from cases.notice_policy import NoticeRuleError, may_broadcast, parse_offsets, phrase_to_cron
 from handlers.base import Context, Handler
-from handlers.services import Services
-from notify.notice_desk import (
+from notify.notice_service import (
     NoticeDraft,
     NoticeNotFound,
     Plan,
@@ -33,9 +31,11 @@ from notify.notice_desk import (
     notice_status,
     township_code,
 )
+from notify.wording import notices as T
+from services.container import Services
 from store.ids import id_from_digits, shown
 from store.models import Grid
-from store.notices import Notice
+from store.notice_models import Notice
 
 VERBS = ("截止提醒", "定时通知", "立即通知", "通知列表", "取消通知", "通知状态")
 _COMMAND = re.compile(rf"^/?(?P<verb>{'|'.join(VERBS)})(?P<rest>.*)$", re.S)

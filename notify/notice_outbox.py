@@ -18,10 +18,10 @@ from typing import Any
 from sqlalchemy import Select, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from cases.notices import Audience, NoticeRuleError
-from handlers import notice_texts as T
+from cases.notice_policy import Audience, NoticeRuleError
+from notify.wording import notices as T
 from store.models import Grid, GroupChat, Membership, OutboxMessage, Person, outbox_recipient_key
-from store.notices import Notice, NoticeDelivery, NoticeRun
+from store.notice_models import Notice, NoticeDelivery, NoticeRun
 from store.roster import subtree_ids
 
 STREAM_BATCH = 1000

@@ -1,8 +1,8 @@
 """The notice desk: create, list, cancel, report and fire notices (chat, CLI, API and jobs).
 
 Every entry point here takes a session in a transaction and the process's
-:class:`~handlers.services.Services`; policy comes from :mod:`cases.notices`, fan-out from
-:mod:`notify.notices`. ``fire_due`` is what the scheduler's notice and reminder jobs call: one
+:class:`~services.container.Services`; policy comes from :mod:`cases.notice_policy`, fan-out from
+:mod:`notify.notice_outbox`. ``fire_due`` is what the scheduler's notice and reminder jobs call: one
 transaction per firing, guarded by the unique ``(notice_id, run_key)`` of ``NoticeRun`` so two
 schedulers, a retry or a restart can never fire one slot twice.
 """
@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from cases.notices import (
+from cases.notice_policy import (
     SCHEDULE_KINDS,
     Audience,
     NoticeRuleError,
@@ -33,11 +33,11 @@ from cases.notices import (
     next_cron_slots,
     reminder_plan,
 )
-from handlers.services import Services
-from notify.notices import Scope, count_targets, fan_out, render, resolve
+from notify.notice_outbox import Scope, count_targets, fan_out, render, resolve
+from services.container import Services
 from store.clock import utcnow
 from store.models import Grid, OutboxMessage
-from store.notices import Notice, NoticeDelivery, NoticeRun
+from store.notice_models import Notice, NoticeDelivery, NoticeRun
 
 log = logging.getLogger(__name__)
 

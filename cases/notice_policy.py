@@ -1,6 +1,6 @@
 """Notice policy, pure: who may broadcast, who an audience means, when a notice fires.
 
-Nothing here reads the database or knows about chat; ``notify.notice_desk`` applies it.
+Nothing here reads the database or knows about chat; ``notify.notice_service`` applies it.
 
 Audience
     ``{"grids": [codes], "roles": [roles], "chats": [chat ids], "users": [user ids],

@@ -9,7 +9,7 @@
 * ``NoticeDelivery``: one recipient of one run (a member, a group robot, an app chat), linked to
   the outbox row that carries it (several members share one batched ``message/send`` row).
 
-Nothing here decides policy: ``cases.notices`` does.
+Nothing here decides policy: ``cases.notice_policy`` does.
 """
 
 from __future__ import annotations
