@@ -9,11 +9,11 @@ told its number and the deadline, and the handler gets a task card.
 from __future__ import annotations
 
 from cases.intake import Request, open_ticket
-from handlers import ticket_texts
 from handlers.base import Context, FunctionHandler, Handler
 from nlp import Classification, extract_location
 from notify.tickets import format_due, send_dispatch, send_urgent_alerts
 from notify.wording import chat as texts
+from notify.wording import tickets as ticket_texts
 
 HELP_WORDS = {"帮助", "help", "?", "？", "菜单", "怎么用", "使用说明", "/help", "/帮助"}
 STAFF_ROLES = {"micro", "worker", "leader", "center", "county", "department", "admin"}

@@ -17,7 +17,6 @@ from sqlalchemy import select
 
 from cases import wording as core_texts
 from cases.model import FINAL_STATUSES, Action, Rating, Status
-from handlers import ticket_texts as T
 from handlers.base import CommandHandler, CommandMatch, Context, FunctionHandler, Handler
 from handlers.tickets import (
     announcer,
@@ -32,7 +31,7 @@ from handlers.tickets import (
     status_label,
     workflow,
 )
-from notify.wording import tickets as notify_texts
+from notify.wording import tickets as T
 from store.models import Ticket
 
 ATTACH_WINDOW = timedelta(minutes=10)
@@ -147,7 +146,7 @@ def _is_attachment(ctx: Context) -> Ticket | None:
 
 def _attach(ctx: Context, ticket: Ticket) -> str:
     message = ctx.message
-    kind = notify_texts.ATTACHMENT_KINDS.get(message.kind, message.kind)
+    kind = T.ATTACHMENT_KINDS.get(message.kind, message.kind)
     data = {"attachment": message.kind, "media_id": message.media_id,
             "location": message.location, "url": message.url}
     outcome = workflow(ctx).act(ticket, Action.SUPPLEMENT, ctx.person, now=ctx.now,

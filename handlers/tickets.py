@@ -15,11 +15,11 @@ from cases.ladder import Level
 from cases.lifecycle import decide
 from cases.model import Action, Status
 from cases.service import Outcome, Workflow, active_stage, actor_for, load, view_of
-from handlers import ticket_texts as T
 from handlers.base import CommandMatch, Context, normalise
 from nlp import Classification, mask_pii
 from notify.ticket_events import Announcer, title
 from notify.tickets import format_due
+from notify.wording import tickets as T
 from store.models import Person, Ticket, TicketEvent
 
 STAFF_ROLES = frozenset({"micro", "worker", "leader", "center", "county", "department", "admin"})

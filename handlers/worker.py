@@ -17,7 +17,6 @@ from sqlalchemy import or_, select
 from cases.model import Action, Status
 from cases.permissions import can_view
 from cases.service import active_stage, actor_for, view_of
-from handlers import ticket_texts as T
 from handlers.base import CommandHandler, CommandMatch, Context, Handler
 from handlers.tickets import (
     detail,
@@ -36,6 +35,7 @@ from handlers.tickets import (
 )
 from notify.ticket_events import title
 from notify.tickets import format_due, working_card
+from notify.wording import tickets as T
 from store.models import Grid, Person, Ticket
 
 _NUMBERED = re.compile(r"^/?\D{2,3}\s*#?\s*\d")
