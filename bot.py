@@ -33,36 +33,6 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(args.config)
 
 
-def _prepare_database(settings: Settings, *, migrate: bool):  # type: ignore[no-untyped-def]
-    """Engine with the schema at head (migrating if asked) and the roster synced from config."""
-    from store.db import make_engine, make_session_factory, transaction
-    from store.migrate import upgrade
-    from store.roster import sync_township
-
-    if settings.database_url.startswith("sqlite:///"):
-        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
-            parents=True, exist_ok=True
-        )
-    engine = make_engine(settings.database_url)
-    if migrate:
-        upgrade(engine)
-    else:
-        _require_schema(engine)
-    with transaction(make_session_factory(engine)) as session:
-        sync_township(session, settings)
-    return engine
-
-
-def _require_schema(engine) -> None:  # type: ignore[no-untyped-def]
-    from alembic.script import ScriptDirectory
-
-    from store.migrate import alembic_config, current
-
-    head = ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
-    if current(engine) != head:
-        raise SystemExit("the database schema is not up to date: run `python bot.py db upgrade`")
-
-
 def cmd_check_config(args: argparse.Namespace) -> int:
     if args.schema:
         text = json.dumps(config_schema(), ensure_ascii=False, indent=2) + "\n"
@@ -87,20 +57,24 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    _prepare_database(settings, migrate=True)
+    from runtime.database import prepare_database
+
+    prepare_database(settings, migrate=True)
     print("database upgraded to head; township roster synced from config")
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from web import build_runtime, create_app
+    from runtime.build import build_runtime
+    from runtime.database import prepare_database
+    from schedules.runner import start_delivery, start_processing
+    from web import create_app
     from web.server import serve
 
     settings = _settings(args)
-    engine = _prepare_database(settings, migrate=args.migrate)
+    engine = prepare_database(settings, migrate=args.migrate)
     runtime = build_runtime(settings, engine=engine)
-    app = create_app(settings, runtime_=runtime)
-    from schedules.runner import start_delivery, start_processing
+    app = create_app(runtime)
 
     stoppers = [start_processing(runtime)] if args.process else []
     if args.deliver:
@@ -117,11 +91,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from web.demo import run_demo
+    from runtime.demo import run_demo
 
     settings = _settings(args)
-    return run_demo(settings, host=args.host, port=args.port, database_url=args.database_url,
-                    prepare=_prepare_database)
+    return run_demo(settings, host=args.host, port=args.port, database_url=args.database_url)
 
 
 def build_parser() -> argparse.ArgumentParser:

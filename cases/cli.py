@@ -84,9 +84,10 @@ def write_xlsx(report: KpiReport, path: str, title: str) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from bot import _prepare_database, _settings
+    from bot import _settings
     from cases.calendar import WorkCalendar
     from cases.kpi_query import load_facts, month_bounds, this_month
+    from runtime.database import prepare_database
     from store.db import make_session_factory
 
     settings = _settings(args)
@@ -97,7 +98,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     except ValueError:
         print(f"--month must look like 2026-11, got {month!r}", file=sys.stderr)
         return 2
-    engine = _prepare_database(settings, migrate=False)
+    engine = prepare_database(settings, migrate=False)
     with make_session_factory(engine)() as session:
         try:
             facts = load_facts(session, start, end, args.grid)

@@ -21,11 +21,12 @@ log = logging.getLogger(__name__)
 
 
 def _runtime(args: argparse.Namespace) -> Any:
-    from bot import _prepare_database, _settings
-    from web import build_runtime
+    from bot import _settings
+    from runtime.build import build_runtime
+    from runtime.database import prepare_database
 
     settings = _settings(args)
-    engine = _prepare_database(settings, migrate=False)
+    engine = prepare_database(settings, migrate=False)
     return build_runtime(settings, engine=engine)
 
 

@@ -14,25 +14,23 @@ import hashlib
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from schedules.delivery import OutboxWorker, build_worker
 from schedules.jobs import JobSpec
+from schedules.runtime import JobRuntime
 from services.container import Services
-
-if TYPE_CHECKING:
-    from web import Runtime
 
 
 @dataclass
 class JobContext:
     """The leading scheduler's runtime, handed to every job function."""
 
-    runtime: Runtime
+    runtime: JobRuntime
     holder: str  # who leads: "host:pid:n"
     specs: Mapping[str, JobSpec]
-    worker: Any = None  # the outbox worker, built on first use
+    worker: OutboxWorker | None = None  # built on first use
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -43,11 +41,9 @@ class JobContext:
     def services(self) -> Services:
         return self.runtime.services
 
-    def outbox_worker(self) -> Any:
+    def outbox_worker(self) -> OutboxWorker:
         with self.lock:
             if self.worker is None:
-                from schedules.runner import build_worker
-
                 self.worker = build_worker(self.runtime)
             return self.worker
 

@@ -45,6 +45,7 @@ from sqlalchemy import or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from notify.wording import tickets as texts
+from schedules.runtime import JobRuntime
 from settings.model import WeComSettings
 from store.clock import utcnow
 from store.models import OutboxMessage, outbox_recipient_key
@@ -415,3 +416,15 @@ def revive_dead(session_factory: sessionmaker[Session], ids: Sequence[int]) -> i
             .where(OutboxMessage.id.in_(list(ids)), OutboxMessage.status.in_(("dead", "failed")))
             .values(status="pending", attempts=0, next_attempt_at=utcnow(), last_error=None)
         ).rowcount
+
+
+def worker_id() -> str:
+    """Who claims outbox rows: host, process and thread."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def build_worker(runtime: JobRuntime) -> OutboxWorker:
+    """An outbox worker on the runtime's database with a sender of its own; admins hear of dead rows."""
+    admins = tuple(p.userid for p in runtime.settings.roster if p.role == "admin")
+    return OutboxWorker(runtime.session_factory, runtime.new_sender(), runtime.settings.wecom,
+                        worker_id(), admin_userids=admins)

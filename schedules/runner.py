@@ -8,48 +8,16 @@ runs ``bot.py scheduler`` once and as many delivery workers as it likes instead.
 
 from __future__ import annotations
 
-import logging
-import os
-import socket
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-from wecom.sender import Sender
-from wecom.token_cache import DatabaseTokenCache, RedisTokenCache, TokenCache
-
-if TYPE_CHECKING:
-    from web import Runtime
-
-log = logging.getLogger(__name__)
+from schedules.delivery import build_worker
+from schedules.jobs import JOBS
+from schedules.runtime import JobRuntime
+from schedules.scheduler import start_scheduler
 
 
-def token_cache(runtime: Runtime) -> TokenCache:
-    """Redis when configured, else the database: one token shared by every process."""
-    settings = runtime.settings
-    key = f"{settings.wecom.corp_id}:{settings.wecom.agent_id}"
-    if settings.redis_url:
-        return RedisTokenCache(settings.redis_url, key)
-    return DatabaseTokenCache(runtime.session_factory, key)
-
-
-def build_sender(runtime: Runtime) -> Sender:
-    return Sender(runtime.settings.wecom, cache=token_cache(runtime))
-
-
-def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
-
-
-def build_worker(runtime: Runtime):  # type: ignore[no-untyped-def]
-    from schedules.delivery import OutboxWorker
-
-    admins = tuple(p.userid for p in runtime.settings.roster if p.role == "admin")
-    return OutboxWorker(runtime.session_factory, build_sender(runtime), runtime.settings.wecom,
-                        worker_id(), admin_userids=admins)
-
-
-def start_delivery(runtime: Runtime) -> Callable[[], None]:
+def start_delivery(runtime: JobRuntime) -> Callable[[], None]:
     """The outbox delivery loop in a daemon thread, woken after each commit; returns stop()."""
     stop = threading.Event()
     worker = build_worker(runtime)
@@ -67,7 +35,7 @@ def start_delivery(runtime: Runtime) -> Callable[[], None]:
     return stop_delivery
 
 
-def start_processing(runtime: Runtime) -> Callable[[], None]:
+def start_processing(runtime: JobRuntime) -> Callable[[], None]:
     """The inbox processor in a daemon thread, woken by each recorded message; returns stop()."""
     stop = threading.Event()
     thread = threading.Thread(
@@ -84,11 +52,8 @@ def start_processing(runtime: Runtime) -> Callable[[], None]:
     return stop_processing
 
 
-def start_background(runtime: Runtime) -> Callable[[], None]:
+def start_background(runtime: JobRuntime) -> Callable[[], None]:
     """Inbox processing, delivery and the scheduler's clocks (the one-process demo)."""
-    from schedules.jobs import JOBS
-    from schedules.scheduler import start_scheduler
-
     stoppers = [start_processing(runtime), start_delivery(runtime)]
     # the delivery thread above is woken at every commit: no polling delivery job here
     clocks = tuple(job for job in JOBS if job.id != "outbox.deliver")

@@ -24,7 +24,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -37,9 +37,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from schedules.context import CONTEXTS, JobContext, context_key
 from schedules.jobs import JOBS, JobSpec
 from schedules.leader import LeaderLock, leader_lock
-
-if TYPE_CHECKING:
-    from web import Runtime
+from schedules.runtime import JobRuntime
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +74,7 @@ def make_trigger(spec: JobSpec, timezone: Any) -> BaseTrigger:
     return _TRIGGERS[kind](timezone=timezone, **options)
 
 
-def build_scheduler(runtime: Runtime) -> BackgroundScheduler:
+def build_scheduler(runtime: JobRuntime) -> BackgroundScheduler:
     """A paused-to-be BackgroundScheduler on the runtime's database."""
     return BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=runtime.engine, tablename=JOBSTORE_TABLE)},
@@ -116,7 +114,7 @@ def sync_jobs(scheduler: BackgroundScheduler, specs: Sequence[JobSpec], key: str
 class SchedulerService:
     """Waits for leadership, runs the scheduler while it leads, steps down when the lock is lost."""
 
-    def __init__(self, runtime: Runtime, *, specs: Sequence[JobSpec] = JOBS,
+    def __init__(self, runtime: JobRuntime, *, specs: Sequence[JobSpec] = JOBS,
                  lock: LeaderLock | None = None, poll_seconds: float = 2.0) -> None:
         self.runtime = runtime
         self.specs = tuple(specs)
@@ -181,7 +179,7 @@ class SchedulerService:
             log.info("scheduler %s: stopped leading", self.holder)
 
 
-def start_scheduler(runtime: Runtime, wait_for_lock: bool, *, specs: Sequence[JobSpec] = JOBS,
+def start_scheduler(runtime: JobRuntime, wait_for_lock: bool, *, specs: Sequence[JobSpec] = JOBS,
                     lock: LeaderLock | None = None,
                     poll_seconds: float = 2.0) -> Callable[[], None]:
     """Run the scheduler in a background thread once it holds the leader lock; returns stop().

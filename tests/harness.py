@@ -34,10 +34,11 @@ class Harness:
     @classmethod
     def start(cls, settings: Settings, engine: Engine, state: SimulatorState, sim_url: str,
               answer_timeout: float = 5.0) -> Harness:
-        from web import build_runtime, create_app
+        from runtime import build_runtime
+        from web import create_app
 
         runtime = build_runtime(settings, engine=engine)
-        base_url, stop = serve_in_thread(create_app(settings, runtime_=runtime))
+        base_url, stop = serve_in_thread(create_app(runtime))
         return cls(settings, state, sim_url, base_url, runtime, stop)
 
     def stop(self) -> None:

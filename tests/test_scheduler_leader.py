@@ -34,7 +34,7 @@ def probe(ctx: JobContext) -> None:
 
 
 def _runtime(settings, engine):  # type: ignore[no-untyped-def]
-    from web import build_runtime
+    from runtime import build_runtime
 
     return build_runtime(settings, engine=engine)
 

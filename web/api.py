@@ -33,14 +33,9 @@ from notify.wording import notices as T
 from store.clock import utcnow
 from store.db import transaction
 from store.ids import fits_id, shown
+from web.app_runtime import current_runtime
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
-
-
-def _runtime():  # type: ignore[no-untyped-def]
-    from web import runtime
-
-    return runtime()
 
 
 def _error(status: int, code: str, reason: str) -> tuple[Response, int]:
@@ -49,7 +44,7 @@ def _error(status: int, code: str, reason: str) -> tuple[Response, int]:
 
 @bp.before_request
 def _authenticate() -> tuple[Response, int] | None:
-    tokens = _runtime().settings.api_tokens
+    tokens = current_runtime().settings.api_tokens
     header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
     given = given.strip()
@@ -113,7 +108,7 @@ def draft_from_json(data: Any, tz: Any) -> NoticeDraft:
 
 @bp.post("/notices")
 def create() -> tuple[Response, int]:
-    rt = _runtime()
+    rt = current_runtime()
     data = request.get_json(silent=True)
     try:
         draft = draft_from_json(data, rt.services.calendar.tz)
@@ -129,7 +124,7 @@ def create() -> tuple[Response, int]:
 
 @bp.get("/notices")
 def index() -> Response:
-    rt = _runtime()
+    rt = current_runtime()
     with transaction(rt.session_factory) as session:
         notices = list_notices(session, include_finished=request.args.get("all") == "1")
         return jsonify({"notices": [notice_dict(n) for n in notices]})
@@ -143,7 +138,7 @@ def _not_found(notice_id: int) -> tuple[Response, int]:
 def show(notice_id: int) -> tuple[Response, int]:
     if not fits_id(notice_id):  # no notice has it; PostgreSQL would refuse the parameter
         return _not_found(notice_id)
-    rt = _runtime()
+    rt = current_runtime()
     with transaction(rt.session_factory) as session:
         try:
             status = notice_status(session, notice_id)
@@ -160,7 +155,7 @@ def show(notice_id: int) -> tuple[Response, int]:
 def cancel(notice_id: int) -> tuple[Response, int]:
     if not fits_id(notice_id):
         return _not_found(notice_id)
-    rt = _runtime()
+    rt = current_runtime()
     with transaction(rt.session_factory) as session:
         try:
             withdrawn = cancel_notice(session, notice_id)

@@ -1,10 +1,9 @@
-"""``bot.py demo``: the whole product in one process, with the WeCom simulator in place of WeCom.
+"""The demo's chat page (``/demo``): people type, the WeCom simulator shows what GridBot sent.
 
-One WSGI server carries GridBot (``/wecom/...``), the simulator's fake WeCom API (``/sim/...``)
-and a chat page (``/demo``). What a person types on the page is signed and encrypted by the
-simulator's callback client and POSTed to GridBot's real callback endpoints, exactly as WeCom
-would; what GridBot sends goes through its real sender to the simulator, which the page shows.
-The outbox delivery worker and the scheduler run in background threads of the same process.
+What a person types on the page is signed and encrypted by the simulator's callback client and
+POSTed to GridBot's real callback endpoints, exactly as WeCom would; what GridBot sends goes
+through its real sender to the simulator, which the page shows. The one-process demo around it
+is assembled by :mod:`runtime.demo`.
 """
 
 from __future__ import annotations
@@ -12,15 +11,12 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, jsonify, render_template, request
-from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from flask import Blueprint, jsonify, render_template, request
 
 from settings.model import Settings
-from wecom.simulator import SimulatorState, create_simulator_app
+from wecom.simulator import SimulatorState
 from wecom.simulator.callback import CallbackClient
 from wecom.simulator.cards import CardNotClickable
 from wecom.simulator.payloads import aibot_text, app_text, template_card_click
@@ -123,57 +119,3 @@ def demo_blueprint(world: DemoWorld) -> Blueprint:
         return jsonify(items=items, dropped=len(world.state.dropped))
 
     return bp
-
-
-def run_demo(
-    settings: Settings,
-    *,
-    host: str,
-    port: int,
-    database_url: str | None,
-    prepare: Callable[..., Any],
-) -> int:
-    """Start the simulator, GridBot, the delivery worker and the scheduler; serve until Ctrl-C."""
-    from waitress import create_server
-
-    from schedules.runner import start_background
-    from web import build_runtime, create_app
-
-    base_url = f"http://{host}:{port}"
-    if database_url is None:
-        path = Path(settings.database_url.removeprefix("sqlite:///")).with_name("demo.db")
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        database_url = f"sqlite:///{path}"
-    settings = dataclasses.replace(
-        settings,
-        database_url=database_url,
-        wecom=dataclasses.replace(settings.wecom, api_base=f"{base_url}{SIM_PREFIX}"),
-    )
-    state = SimulatorState(
-        corp_id=settings.wecom.corp_id,
-        secret=settings.wecom.secret,
-        agent_id=settings.wecom.agent_id,
-        known_users={p.userid for p in settings.roster},
-        robot_keys={g.webhook_key for g in settings.groups if g.webhook_key},
-    )
-    engine = prepare(settings, migrate=True)
-    runtime = build_runtime(settings, engine=engine)
-    app: Flask = create_app(settings, runtime_=runtime)
-    world = DemoWorld(settings=settings, state=state, base_url=base_url)
-    app.register_blueprint(demo_blueprint(world))
-    app.add_url_rule("/", "index", lambda: ('<meta http-equiv="refresh" content="0; url=/demo">'))
-    wsgi = DispatcherMiddleware(app, {SIM_PREFIX: create_simulator_app(state)})
-    server = create_server(wsgi, host=host, port=port, threads=8, ident="GridBot-demo")
-    stop_background = start_background(runtime)
-    print(f"GridBot demo: open http://{host}:{port}/demo  (SQLite: {database_url}; WeCom "
-          f"simulator at {base_url}{SIM_PREFIX}; Ctrl-C stops)", flush=True)
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stop_background()
-        server.close()
-        runtime.close()
-    return 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 
+from web.app_runtime import current_runtime
+
 bp = Blueprint("health", __name__)
 
 
@@ -15,10 +17,8 @@ def healthz():  # type: ignore[no-untyped-def]
 
 @bp.get("/readyz")
 def readyz():  # type: ignore[no-untyped-def]
-    from web import runtime
-
     try:
-        with runtime().engine.connect() as connection:
+        with current_runtime().engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except Exception as error:  # readiness must answer, whatever the database does
         return jsonify(status="unavailable", error=type(error).__name__), 503

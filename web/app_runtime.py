@@ -1,0 +1,35 @@
+"""What the web layer needs from a process's runtime, and how a request finds it.
+
+The composition root (:mod:`runtime`) builds the runtime; :func:`web.create_app` hangs it off
+``app.extensions["gridbot"]`` and the blueprints read it back with :func:`current_runtime`.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from flask import current_app
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from handlers.intake import CallbacksInFlight, MessageIntake
+from services.container import Services
+from settings.model import Settings
+
+EXTENSION = "gridbot"
+
+
+class AppRuntime(Protocol):
+    """The process-wide pieces the HTTP endpoints use."""
+
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    services: Services
+    intake: MessageIntake
+    in_flight: CallbacksInFlight
+
+
+def current_runtime() -> AppRuntime:
+    """The runtime of the app handling the current request."""
+    return current_app.extensions[EXTENSION]
