@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 log = logging.getLogger("gridbot")
 
 # Feature modules that add sub-commands: each has ``add_commands(subparsers)``.
-COMMAND_MODULES: tuple[str, ...] = ("nlp.cli", "schedules.cli", "cases.cli")
+COMMAND_MODULES: tuple[str, ...] = ("cli.rules", "cli.scheduling", "cli.report")
 
 
 def _settings(args: argparse.Namespace) -> Settings:

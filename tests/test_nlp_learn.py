@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from cli.rules import add_commands
 from nlp import load_classifier, load_rules
 from nlp.classifier import DEFAULT_FAQ, DEFAULT_RULES, DEFAULT_USERDICT, Classifier
-from nlp.cli import add_commands
 from nlp.data import read_labelled, stratified_folds, stratified_split
 from nlp.evaluate import evaluate, score
 from nlp.learn import LearnConfig, learn_rules

@@ -150,7 +150,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry: ``python -m nlp.cli rules …`` (until bot.py wires it in)."""
+    """Stand-alone entry: ``python -m cli.rules rules …``."""
     ap = argparse.ArgumentParser(prog="nlp")
     add_commands(ap.add_subparsers(dest="command", required=True))
     ns = ap.parse_args(argv)
