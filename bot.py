@@ -19,7 +19,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from settings import ConfigError, Settings, config_schema, load_settings
+from cli.common import settings_from
+from settings import ConfigError, config_schema
 from settings.environment import Environment
 
 HERE = Path(__file__).resolve().parent
@@ -27,10 +28,6 @@ log = logging.getLogger("gridbot")
 
 # Feature modules that add sub-commands: each has ``add_commands(subparsers)``.
 COMMAND_MODULES: tuple[str, ...] = ("cli.rules", "cli.scheduling", "cli.report")
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(args.config)
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -42,7 +39,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
             Path(args.schema).write_text(text, encoding="utf-8")
             print(f"JSON schema of the config written to {args.schema}")
         return 0
-    settings = _settings(args)
+    settings = settings_from(args)
     from services.container import build_services
 
     services = build_services(settings)
@@ -56,7 +53,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = settings_from(args)
     from runtime.database import prepare_database
 
     prepare_database(settings, migrate=True)
@@ -71,7 +68,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from web import create_app
     from web.server import serve
 
-    settings = _settings(args)
+    settings = settings_from(args)
     engine = prepare_database(settings, migrate=args.migrate)
     runtime = build_runtime(settings, engine=engine)
     app = create_app(runtime)
@@ -93,7 +90,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from runtime.demo import run_demo
 
-    settings = _settings(args)
+    settings = settings_from(args)
     return run_demo(settings, host=args.host, port=args.port, database_url=args.database_url)
 
 

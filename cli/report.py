@@ -19,6 +19,7 @@ from datetime import datetime
 from cases import wording as core_texts
 from cases.kpi import LEVELS, KpiReport, KpiRow, kpi_rows
 from cases.ladder import Level
+from cli.common import settings_from
 
 SCOPES = {"grid": "按网格", "worker": "按网格员", "total": "合计"}
 HEADERS = ["范围", "排名", "名称", "工单数", "按时接单率", "按时办结率", "办结率", "满意率",
@@ -84,13 +85,12 @@ def write_xlsx(report: KpiReport, path: str, title: str) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from bot import _settings
     from cases.calendar import WorkCalendar
     from cases.kpi_query import load_facts, month_bounds, this_month
     from runtime.database import prepare_database
     from store.db import make_session_factory
 
-    settings = _settings(args)
+    settings = settings_from(args)
     tz = WorkCalendar.from_settings(settings.calendar).tz
     month = args.month or this_month(datetime.now(tz).date())
     try:

@@ -17,17 +17,9 @@ import signal
 import threading
 from typing import Any
 
+from cli.common import open_runtime
+
 log = logging.getLogger(__name__)
-
-
-def _runtime(args: argparse.Namespace) -> Any:
-    from bot import _settings
-    from runtime.build import build_runtime
-    from runtime.database import prepare_database
-
-    settings = _settings(args)
-    engine = prepare_database(settings, migrate=False)
-    return build_runtime(settings, engine=engine)
 
 
 def _wait_for_signal() -> threading.Event:
@@ -45,7 +37,7 @@ def _wait_for_signal() -> threading.Event:
 def cmd_scheduler(args: argparse.Namespace) -> int:
     from schedules.scheduler import start_scheduler
 
-    runtime = _runtime(args)
+    runtime = open_runtime(args)
     stop_event = _wait_for_signal()
     print("scheduler: waiting for the leader lock …", flush=True)
     stop = start_scheduler(runtime, wait_for_lock=False)
@@ -59,7 +51,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from schedules.runner import build_worker
 
-    runtime = _runtime(args)
+    runtime = open_runtime(args)
     if args.nice:
         os.nice(args.nice)  # let the web processes answer WeCom first; routing can wait
     stop_event = _wait_for_signal()
@@ -98,7 +90,7 @@ def cmd_notice_add(args: argparse.Namespace) -> int:
     from notify.wording import notices as T
     from store.db import transaction
 
-    runtime = _runtime(args)
+    runtime = open_runtime(args)
     services = runtime.services
     try:
         with transaction(runtime.session_factory) as session:
@@ -137,7 +129,7 @@ def cmd_notice_list(args: argparse.Namespace) -> int:
     from notify.wording import notices as T
     from store.db import transaction
 
-    runtime = _runtime(args)
+    runtime = open_runtime(args)
     with transaction(runtime.session_factory) as session:
         notices = list_notices(session, include_finished=args.all)
         if not notices:
@@ -154,7 +146,7 @@ def cmd_notice_cancel(args: argparse.Namespace) -> int:
     from notify.wording import notices as T
     from store.db import transaction
 
-    runtime = _runtime(args)
+    runtime = open_runtime(args)
     with transaction(runtime.session_factory) as session:
         try:
             notice = get_notice(session, args.id)
@@ -172,7 +164,7 @@ def cmd_notice_status(args: argparse.Namespace) -> int:
     from notify.wording import notices as T
     from store.db import transaction
 
-    runtime = _runtime(args)
+    runtime = open_runtime(args)
     with transaction(runtime.session_factory) as session:
         try:
             status = notice_status(session, args.id)
