@@ -18,10 +18,13 @@ demo: $(VENV)/.installed
 # SQLite always; PostgreSQL too with DATABASE_URL=postgresql+psycopg://user@host/db make test
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
+# ruff, then the layer contracts of pyproject.toml's [tool.importlinter]
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 bench: $(VENV)/.installed
 	$(PY) -m pip install -q -e ".[bench]"

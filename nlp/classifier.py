@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nlp import texts
+import nlp.texts as texts
 from nlp.faq import Faq, FaqAnswer, load_faq
 from nlp.rules import TIERS, RuleSet, load_rules
 from nlp.tokenize import Segmenter, get_segmenter
