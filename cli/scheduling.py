@@ -79,7 +79,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_notice_add(args: argparse.Namespace) -> int:
     from cases.notice_policy import NoticeRuleError, parse_offsets, phrase_to_cron
-    from handlers.notice_commands import (
+    from notify.notice_forms import (
         confirmation,
         parse_date,
         parse_local_datetime,
@@ -124,7 +124,7 @@ def cmd_notice_add(args: argparse.Namespace) -> int:
 
 
 def cmd_notice_list(args: argparse.Namespace) -> int:
-    from handlers.notice_commands import scope_label, when_label
+    from notify.notice_forms import scope_label, when_label
     from notify.notice_service import list_notices
     from notify.wording import notices as T
     from store.db import transaction
@@ -159,7 +159,7 @@ def cmd_notice_cancel(args: argparse.Namespace) -> int:
 
 
 def cmd_notice_status(args: argparse.Namespace) -> int:
-    from handlers.notice_commands import status_text
+    from notify.notice_forms import status_text
     from notify.notice_service import NoticeNotFound, notice_status
     from notify.wording import notices as T
     from store.db import transaction

@@ -13,37 +13,40 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from cases.notice_policy import NoticeRuleError, may_broadcast, parse_offsets, phrase_to_cron
 from handlers.base import Context, Handler
+from notify.notice_forms import (
+    LIST_SEPARATORS,
+    confirmation,
+    parse_date,
+    parse_local_datetime,
+    role_codes,
+    scope_codes,
+    scope_label,
+    status_text,
+    when_label,
+)
 from notify.notice_service import (
     NoticeDraft,
     NoticeNotFound,
-    Plan,
     cancel_notice,
     create_notice,
     get_notice,
     list_notices,
     notice_status,
-    township_code,
 )
 from notify.wording import notices as T
 from services.container import Services
 from store.ids import id_from_digits, shown
-from store.models import Grid
-from store.notice_models import Notice
 
 VERBS = ("截止提醒", "定时通知", "立即通知", "通知列表", "取消通知", "通知状态")
 _COMMAND = re.compile(rf"^/?(?P<verb>{'|'.join(VERBS)})(?P<rest>.*)$", re.S)
 _FIELD = re.compile(r"(范围|标题|提前|对象|群|人员)[:：]\s*([^\s]+)")
 _BODY = re.compile(r"内容[:：]\s*", re.S)
-_DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
-_DATETIME = re.compile(r"^(\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?)\s*(\d{1,2})[:：](\d{2})$")
-_SPLIT = re.compile(r"[、,，/;；]+")
 
 
 @dataclass(frozen=True)
@@ -74,64 +77,13 @@ def split_fields(rest: str) -> Fields:
     return Fields(head, fields, body, urgent)
 
 
-def parse_date(text: str) -> date:
-    found = _DATE.fullmatch(text.strip())
-    if not found:
-        raise NoticeRuleError("bad_date", text=text)
-    try:
-        return date(int(found.group(1)), int(found.group(2)), int(found.group(3)))
-    except ValueError as exc:
-        raise NoticeRuleError("bad_date", text=text) from exc
-
-
-def parse_local_datetime(text: str, services: Services) -> datetime:
-    found = _DATETIME.match(text.strip())
-    if not found:
-        raise NoticeRuleError("bad_time", text=text)
-    day = parse_date(found.group(1))
-    try:
-        return datetime(day.year, day.month, day.day, int(found.group(2)), int(found.group(3)),
-                        tzinfo=services.calendar.tz)
-    except ValueError as exc:
-        raise NoticeRuleError("bad_time", text=text) from exc
-
-
-def scope_codes(session: Session, services: Services, text: str) -> list[str]:
-    """``全街道`` / grid names / grid codes (separated by 、,，/) → grid codes."""
-    codes: list[str] = []
-    unknown: list[str] = []
-    for name in (n.strip() for n in _SPLIT.split(text or "") if n.strip()):
-        if name in T.WHOLE_TOWNSHIP_WORDS:
-            codes.append(township_code(session, services))
-            continue
-        code = session.scalar(
-            select(Grid.code).where(or_(Grid.name == name, Grid.code == name)).order_by(Grid.id))
-        if code is None:
-            unknown.append(name)
-        else:
-            codes.append(code)
-    if unknown:
-        raise NoticeRuleError("unknown_scope", names=unknown)
-    return list(dict.fromkeys(codes))
-
-
-def role_codes(text: str) -> list[str]:
-    roles, unknown = [], []
-    for word in (w.strip() for w in _SPLIT.split(text or "") if w.strip()):
-        role = T.ROLE_WORDS.get(word) or (word if word in T.ROLE_NAMES else None)
-        (roles if role else unknown).append(role or word)
-    if unknown:
-        raise NoticeRuleError("unknown_role", roles=unknown)
-    return roles
-
-
 def audience_from(session: Session, services: Services, fields: Fields) -> dict[str, object]:
     f = fields.fields
     return {
         "grids": scope_codes(session, services, f.get("范围", "")),
         "roles": role_codes(f.get("对象", "")),
-        "chats": [c for c in _SPLIT.split(f.get("群", "")) if c],
-        "users": [u for u in _SPLIT.split(f.get("人员", "")) if u],
+        "chats": [c for c in LIST_SEPARATORS.split(f.get("群", "")) if c],
+        "users": [u for u in LIST_SEPARATORS.split(f.get("人员", "")) if u],
     }
 
 
@@ -169,65 +121,6 @@ def draft_from_command(session: Session, services: Services, verb: str, rest: st
         )
     return NoticeDraft(title=_title(fields, fields.head), body=fields.body, audience=audience,
                        kind="now", urgent=fields.urgent)
-
-
-# -- answers ------------------------------------------------------------------------------------
-
-
-def _fmt(dt: datetime, services: Services) -> str:
-    return services.calendar.local(dt).strftime("%Y-%m-%d %H:%M")
-
-
-def scope_label(session: Session, notice: Notice) -> str:
-    audience = notice.audience or {}
-    names = [session.scalar(select(Grid.name).where(Grid.code == c)) or c
-             for c in audience.get("grids", [])]
-    names += list(audience.get("chats", [])) + list(audience.get("users", []))
-    return "、".join(names)
-
-
-def confirmation(session: Session, services: Services, notice: Notice, plan: Plan) -> str:
-    """The plan in Chinese: targets, dates."""
-    lines = [
-        T.CONFIRM_HEAD.format(id=notice.id, title=notice.title,
-                              urgent=T.URGENT_TAG if notice.urgent else ""),
-        T.CONFIRM_SCOPE.format(scope=scope_label(session, notice)),
-        T.CONFIRM_TARGETS.format(groups=plan.groups, members=plan.members,
-                                 roles=T.role_names(plan.roles)),
-    ]
-    if notice.schedule_kind in ("now", "once") and plan.send_at is not None:
-        if plan.deferred:
-            lines.append(T.CONFIRM_DEFERRED.format(at=_fmt(plan.send_at, services)))
-        elif notice.schedule_kind == "now":
-            lines.append(T.CONFIRM_NOW)
-        else:
-            lines.append(T.CONFIRM_ONCE.format(at=_fmt(plan.send_at, services)))
-    if notice.schedule_kind == "cron":
-        lines.append(T.CONFIRM_CRON.format(
-            phrase=notice.schedule_text or notice.cron,
-            next="、".join(_fmt(s, services) for s in plan.next_slots)))
-        if not notice.urgent:
-            lines.append(T.CONFIRM_CRON_DEFER)
-    if notice.deadline is not None:
-        lines.append(T.CONFIRM_DEADLINE.format(deadline=notice.deadline.isoformat()))
-        if plan.reminders:
-            items = "、".join(T.CONFIRM_REMINDER_ITEM.format(date=_fmt(r.at, services), n=r.offset)
-                             for r in plan.reminders)
-            lines.append(T.CONFIRM_REMINDERS.format(items=items))
-        elif notice.reminder_offsets:
-            lines.append(T.CONFIRM_REMINDERS_NONE)
-        for year in plan.provisional_years:
-            lines.append(T.CONFIRM_PROVISIONAL.format(year=year))
-    lines.append(T.CONFIRM_FOOT.format(id=notice.id))
-    return "\n".join(lines)
-
-
-def when_label(notice: Notice, services: Services) -> str:
-    if notice.schedule_kind == "cron":
-        return notice.schedule_text or notice.cron or ""
-    if notice.schedule_kind == "none" and notice.deadline:
-        return T.WHEN_DEADLINE.format(deadline=notice.deadline.isoformat())
-    return _fmt(notice.run_at, services) if notice.run_at else ""
 
 
 # -- the handler --------------------------------------------------------------------------------
@@ -312,14 +205,6 @@ class NoticeCommandHandler(Handler):
             return "notice:not_found"
         ctx.reply(status_text(status))
         return f"notice:status:{notice_id}"
-
-
-def status_text(status) -> str:  # type: ignore[no-untyped-def]
-    n = status.notice
-    return T.STATUS_LINE.format(
-        id=n.id, title=n.title, status=T.STATUS_WORDS.get(n.status, n.status),
-        targets=status.targets, delivered=status.delivered, failed=status.failed,
-        pending=status.pending, cancelled=status.cancelled)
 
 
 def notice_handlers() -> list[Handler]:
