@@ -49,7 +49,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from schedules.runner import build_worker
+    from schedules.delivery import build_worker
 
     runtime = open_runtime(args)
     if args.nice:

@@ -1,4 +1,4 @@
-"""The notice desk: create, list, cancel, report and fire notices (chat, CLI, API and jobs).
+"""The notice service: create, list, cancel, report and fire notices (chat, CLI, API and jobs).
 
 Every entry point here takes a session in a transaction and the process's
 :class:`~services.container.Services`; policy comes from :mod:`cases.notice_policy`, fan-out from

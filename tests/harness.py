@@ -85,7 +85,7 @@ class Harness:
 
     def deliver(self, rounds: int = 5) -> int:
         """Run the real outbox worker until nothing is due; returns rows delivered."""
-        from schedules.runner import build_worker
+        from schedules.delivery import build_worker
 
         worker = build_worker(self.runtime)
         total = 0
