@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from handlers import ticket_texts as T
 from notify import Messenger
+from notify.wording import tickets as T
 from services.container import Services
 from store.ids import id_from_digits, shown
 from store.models import GroupChat, InboundMessage, Person

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, tzinfo
 
-from cases import texts as core_texts
+from cases import wording as core_texts
 from cases.ladder import Level
 from cases.model import Action, Status
 from nlp import mask_pii
