@@ -3,7 +3,8 @@
 :class:`MessageIntake` is what the callbacks call: it writes the message under its unique
 de-duplication key and commits — a retry or a concurrent copy finds the key taken and changes
 nothing; callbacks arriving together share the commit — then wakes the processor and lets the
-callback answer WeCom at once.
+callback answer WeCom at once. A message of a type GridBot does not handle is recorded already
+finished (``done``, outcome ``unsupported:<type>``): it stays on record, and nothing routes it.
 
 :class:`InboxProcessor` routes recorded messages: for each one, ONE transaction holds everything
 the handlers change, every outgoing message (outbox rows) and the row's ``done`` mark. A crash
@@ -36,7 +37,7 @@ from store.clock import utcnow
 from store.group_commit import GroupCommit
 from store.models import InboundMessage
 from store.roster import group_for, person_for
-from wecom.inbound import Incoming
+from wecom.inbound import UNSUPPORTED, Incoming
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class MessageIntake:
         )
 
     def __call__(self, message: Incoming) -> str:
+        unsupported = message.kind == UNSUPPORTED
         new_id = self.writer.submit(
             {
                 "dedup_key": message.dedup_key,
@@ -73,12 +75,16 @@ class MessageIntake:
                 "kind": message.kind if message.kind != "event" else f"event:{message.event}",
                 "text": message.text,
                 "payload": message.to_json(),
-                "status": "received",
+                "status": "done" if unsupported else "received",
                 "attempts": 0,
+                "outcome": f"{UNSUPPORTED}:{message.event}"[:64] if unsupported else None,
+                "processed_at": utcnow() if unsupported else None,
             }
         )
         if new_id is None:
             return "duplicate"
+        if unsupported:
+            return UNSUPPORTED
         if self.on_record is not None:
             self.on_record()
         return "queued"

@@ -3,18 +3,20 @@
 * ``/wecom/callback`` — the self-built app: XML, ReceiveId = corp id.
 * ``/wecom/aibot``    — the smart bot: JSON ``{"encrypt": …}``, ReceiveId = "".
 
-GET answers WeCom's URL verification with the decrypted echostr. POST verifies the signature
-(403 if wrong, or if the message was made for another corp), decrypts, parses without expanding
-any XML entity (400 for anything malformed), and passes the normalised :class:`Incoming` to the
-intake, which records it under a unique de-duplication key and routes it in one transaction. The
-answer is an empty 200 as soon as that commits, well inside WeCom's 5 s; replies leave through
-the outbox. A retry or a concurrent copy of the same message hits the unique key and changes
-nothing. Bodies over 64 KiB are refused with 413 before they are read.
+GET answers WeCom's URL verification with the decrypted echostr. POST parses only the envelope
+before the signature is checked — a flat XML document or a one-level JSON object, bounded in
+size and depth (``wecom.safe_parse``) — then verifies the signature (403 if wrong, or if the
+message was made for another corp), decrypts, and validates the plaintext against its declared
+shape (``wecom.shapes``; 400 for anything malformed). The normalised :class:`Incoming` goes to
+the intake, which records it under a unique de-duplication key. The answer is an empty 200 as
+soon as that commits, well inside WeCom's 5 s; replies leave through the outbox. A retry or a
+concurrent copy of the same message hits the unique key and changes nothing. A well-formed
+message of a type GridBot does not handle is recorded as unsupported and answered 200, so that
+WeCom does not retry it. Bodies over 64 KiB are refused with 413 before they are read.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,11 +25,13 @@ from typing import Protocol
 from flask import Blueprint, Response, current_app, request
 
 from wecom import crypto
-from wecom.inbound import Incoming, MalformedMessage, from_aibot_json, from_app_xml, parse_xml
+from wecom.inbound import Incoming, from_aibot_json, from_app_xml
+from wecom.safe_parse import MalformedMessage, parse_json, parse_xml
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
+APP_XML_DEPTH = 5  # <xml><SelectedItems><SelectedItem><OptionIds><OptionId> (a card's choices)
 
 
 @dataclass(frozen=True)
@@ -91,22 +95,22 @@ def _read_body() -> bytes:
 
 def _app_message(keys: ChannelKeys, bot_name: str) -> Incoming:
     try:
-        envelope = parse_xml(_read_body().decode("utf-8"))
+        envelope = parse_xml(_read_body().decode("utf-8"), max_depth=2)
     except UnicodeDecodeError:
         raise Rejected(400, "body is not UTF-8") from None
     encrypted = envelope.get("Encrypt", "").strip()
     if not encrypted:
         raise Rejected(400, "no <Encrypt> element")
     plaintext = _verify_and_decrypt(keys, encrypted)
-    fields = parse_xml(plaintext)
+    fields = parse_xml(plaintext, max_depth=APP_XML_DEPTH)
     return from_app_xml(fields, plaintext)
 
 
 def _aibot_message(keys: ChannelKeys, bot_name: str) -> Incoming:
     try:
-        envelope = json.loads(_read_body())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise Rejected(400, "body is not JSON") from None
+        envelope = parse_json(_read_body(), max_depth=1)
+    except MalformedMessage:
+        raise Rejected(400, "body is not a flat JSON object") from None
     encrypted = envelope.get("encrypt") if isinstance(envelope, dict) else None
     if not isinstance(encrypted, str) or not encrypted:
         raise Rejected(400, "no encrypt field")

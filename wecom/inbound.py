@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from defusedxml import ElementTree as SafeET
+from pydantic import BaseModel, ValidationError
 
-MESSAGE_KINDS = ("text", "image", "voice", "video", "file", "location", "link", "event")
+from wecom import shapes
+from wecom.safe_parse import MalformedMessage, parse_json, parse_xml
 
+UNSUPPORTED = "unsupported"  # a well-formed message of a type or event GridBot does not handle
+MESSAGE_KINDS = ("text", "image", "voice", "video", "file", "location", "link", "event",
+                 UNSUPPORTED)
+MAX_JSON_DEPTH = 8  # the smart bot's deepest payload (a card event's selections) has 5 levels
 
-class MalformedMessage(ValueError):
-    """The decrypted payload is not a message we can understand (answered with 400)."""
+M = TypeVar("M", bound=BaseModel)
+
+__all__ = ["Incoming", "MalformedMessage", "from_aibot_json", "from_app_xml", "parse_xml"]
 
 
 @dataclass(frozen=True)
@@ -29,10 +34,10 @@ class Incoming:
     channel: str  # "app" (self-built app, XML) | "aibot" (smart bot, JSON)
     dedup_key: str  # unique per delivery-independent message: MsgId, or a hash for events
     sender: str  # the sender's WeCom user id
-    kind: str  # text|image|voice|video|file|location|link|event
+    kind: str  # text|image|voice|video|file|location|link|event|unsupported
     text: str = ""
     chat_id: str | None = None  # the group chat, or None for a 1:1 conversation
-    event: str | None = None  # enter_agent|click|template_card_event|…
+    event: str | None = None  # enter_agent|click|template_card_event|…; unsupported: what
     event_key: str | None = None  # the menu key or the card button key
     media_id: str | None = None
     location: dict[str, Any] | None = None  # {"lat", "lon", "label"}
@@ -66,134 +71,121 @@ class Incoming:
 
 
 def payload_hash(payload: bytes | str) -> str:
-    data = payload.encode("utf-8") if isinstance(payload, str) else payload
+    data = payload.encode("utf-8", "surrogatepass") if isinstance(payload, str) else payload
     return hashlib.sha256(data).hexdigest()
 
 
-def parse_xml(text: str) -> dict[str, str]:
-    """A flat dict of a WeCom XML document; DTDs and entities are refused, never expanded."""
+def _validated(model: type[M], data: object) -> M:
+    """``data`` as ``model``, or :class:`MalformedMessage` naming the fields (not their values)."""
     try:
-        root = SafeET.fromstring(text, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except Exception as error:  # defusedxml raises several types; all mean "bad input"
-        raise MalformedMessage(f"not acceptable XML: {type(error).__name__}") from None
-    if root.tag != "xml":
-        raise MalformedMessage("the root element must be <xml>")
-    result: dict[str, str] = {}
-    for child in root:
-        if len(child):
-            # Nested elements (e.g. SendLocationInfo, SelectedItems) keep their leaves flat.
-            for leaf in child.iter():
-                if leaf is not child and not len(leaf):
-                    result[f"{child.tag}.{leaf.tag}"] = (leaf.text or "").strip()
-        else:
-            result[child.tag] = child.text or ""
-    return result
+        return model.model_validate(data)
+    except ValidationError as error:
+        where = "; ".join(
+            f"{'.'.join(str(part) for part in issue['loc']) or 'message'}: {issue['type']}"
+            for issue in error.errors(include_url=False, include_input=False)[:5]
+        )
+        raise MalformedMessage(f"not a valid {model.__name__}: {where}") from None
+
+
+def _unsupported(channel: str, dedup_key: str, sender: str, what: str,
+                 raw: dict[str, Any]) -> Incoming:
+    return Incoming(channel=channel, dedup_key=dedup_key, sender=sender, kind=UNSUPPORTED,
+                    event=what, raw=raw)
 
 
 def from_app_xml(fields: dict[str, str], plaintext: str) -> Incoming:
-    """The self-built app's decrypted XML (1:1 messages and events)."""
-    sender = fields.get("FromUserName", "").strip()
-    kind = fields.get("MsgType", "").strip().lower()
-    if not sender or not kind:
-        raise MalformedMessage("FromUserName and MsgType are required")
-    if kind not in MESSAGE_KINDS:
-        raise MalformedMessage(f"unknown MsgType {kind!r}")
-    msg_id = fields.get("MsgId", "").strip()
-    dedup = f"app:{msg_id}" if msg_id and kind != "event" else f"app-evt:{payload_hash(plaintext)}"
-    location = None
-    if kind == "location":
-        location = {
-            "lat": _float(fields.get("Location_X")),
-            "lon": _float(fields.get("Location_Y")),
-            "label": fields.get("Label", ""),
-        }
-    if kind == "event":
-        event = fields.get("Event", "").strip()
-        if not event:
-            raise MalformedMessage("an event needs Event")
-        if event.upper() == "LOCATION":
-            location = {
-                "lat": _float(fields.get("Latitude")),
-                "lon": _float(fields.get("Longitude")),
-                "label": "",
-            }
+    """The self-built app's decrypted XML (1:1 messages and events), validated."""
+    head = _validated(shapes.AppMessage, fields)
+    kind = head.MsgType.lower()
+    if head.MsgId and kind != "event":
+        dedup = f"app:{head.MsgId}"
+    else:
+        dedup = f"app-evt:{payload_hash(plaintext)}"
+    model = shapes.APP_MESSAGES.get(kind)
+    if model is None:
+        return _unsupported("app", dedup, head.FromUserName, kind, head.model_dump())
+    message = _validated(model, fields)
+    raw = message.model_dump(exclude_none=True)
+    if isinstance(message, shapes.AppEvent):
+        if message.Event not in shapes.APP_EVENTS:
+            return _unsupported("app", dedup, head.FromUserName, f"event:{message.Event}", raw)
+        location = None
+        if message.Event == "LOCATION":
+            location = {"lat": message.Latitude, "lon": message.Longitude, "label": ""}
         return Incoming(
             channel="app",
             dedup_key=dedup,
-            sender=sender,
+            sender=message.FromUserName,
             kind="event",
-            event=event,
-            event_key=fields.get("EventKey") or None,
-            task_id=fields.get("TaskId") or None,
-            response_code=fields.get("ResponseCode") or None,
+            event=message.Event,
+            event_key=message.EventKey or None,
+            task_id=message.TaskId,
+            response_code=message.ResponseCode,
             location=location,
-            raw=dict(fields),
+            raw=raw,
         )
-    if kind == "text" and "Content" not in fields:
-        raise MalformedMessage("a text message needs Content")
+    location = None
+    if isinstance(message, shapes.AppLocation):
+        location = {"lat": message.Location_X, "lon": message.Location_Y,
+                    "label": message.Label}
     return Incoming(
         channel="app",
         dedup_key=dedup,
-        sender=sender,
+        sender=message.FromUserName,
         kind=kind,
-        text=(fields.get("Content") or fields.get("Title") or fields.get("Recognition") or "").strip(),
-        media_id=fields.get("MediaId") or None,
+        text=(raw.get("Content") or raw.get("Title") or raw.get("Recognition") or "").strip(),
+        media_id=raw.get("MediaId"),
         location=location,
-        url=fields.get("Url") or fields.get("PicUrl") or None,
-        raw=dict(fields),
+        url=raw.get("Url") or raw.get("PicUrl"),
+        raw=raw,
     )
 
 
 def from_aibot_json(plaintext: str, bot_name: str) -> Incoming:
-    """The smart bot's decrypted JSON (group @-mentions and 1:1 chats)."""
-    try:
-        data = json.loads(plaintext)
-    except json.JSONDecodeError:
-        raise MalformedMessage("the decrypted payload is not JSON") from None
+    """The smart bot's decrypted JSON (group @-mentions and 1:1 chats), validated."""
+    data = parse_json(plaintext, max_depth=MAX_JSON_DEPTH)
     if not isinstance(data, dict):
         raise MalformedMessage("the decrypted payload must be a JSON object")
-    sender = (data.get("from") or {}).get("userid") if isinstance(data.get("from"), dict) else None
-    kind = str(data.get("msgtype") or "").lower()
-    if not sender or not kind:
-        raise MalformedMessage("from.userid and msgtype are required")
-    chattype = data.get("chattype", "single")
-    chat_id = data.get("chatid") if chattype == "group" else None
-    if chattype == "group" and not chat_id:
-        raise MalformedMessage("a group message needs chatid")
-    msgid = str(data.get("msgid") or "")
-    dedup = f"bot:{msgid}" if msgid else f"bot-evt:{payload_hash(plaintext)}"
+    head = _validated(shapes.AibotMessage, data)
+    sender = head.sender.userid
+    chat_id = head.chatid if head.chattype == "group" else None
+    dedup = f"bot:{head.msgid}" if head.msgid else f"bot-evt:{payload_hash(plaintext)}"
+    kind = head.msgtype.lower()
+    model = shapes.AIBOT_MESSAGES.get(kind)
+    if model is None:
+        return _unsupported("aibot", dedup, sender, kind, head.model_dump(by_alias=True))
+    message = _validated(model, data)
+    raw = message.model_dump(by_alias=True, exclude_none=True)
     text = ""
     event = event_key = task_id = None
-    if kind == "text":
-        content = (data.get("text") or {}).get("content")
-        if not isinstance(content, str):
-            raise MalformedMessage("text.content is required")
-        text = strip_mention(content, bot_name)
-    elif kind == "mixed":
-        parts = (data.get("mixed") or {}).get("msg_item") or []
-        text = strip_mention(
-            " ".join(p.get("text", {}).get("content", "") for p in parts if p.get("msgtype") == "text"),
-            bot_name,
-        )
+    if isinstance(message, shapes.AibotText):
+        text = strip_mention(message.text.content, bot_name)
+    elif isinstance(message, shapes.AibotVoice):
+        text = strip_mention(message.voice.content, bot_name)
+    elif isinstance(message, shapes.AibotMixed):
+        joined = " ".join(item.text.content for item in message.mixed.msg_item
+                          if item.msgtype == "text" and item.text is not None)
+        text = strip_mention(shapes.clean_text(joined), bot_name)
         kind = "text" if text else "image"
-    elif kind == "event":
-        body = data.get("event") or {}
-        event = str(body.get("eventtype") or "")
-        card = body.get("template_card_event") or {}
-        event_key = card.get("event_key") or None
-        task_id = card.get("task_id") or None
+    elif isinstance(message, shapes.AibotEvent):
+        event = message.event.eventtype
+        if event not in shapes.AIBOT_EVENTS:
+            return _unsupported("aibot", dedup, sender, f"event:{event}", raw)
+        card = message.event.template_card_event
+        event_key = (card.event_key or None) if card else None
+        task_id = card.task_id if card else None
     return Incoming(
         channel="aibot",
         dedup_key=dedup,
-        sender=str(sender),
-        kind=kind if kind in MESSAGE_KINDS else "text",
+        sender=sender,
+        kind=kind,
         text=text,
         chat_id=chat_id,
         event=event,
         event_key=event_key,
         task_id=task_id,
-        response_url=data.get("response_url") or None,
-        raw=data,
+        response_url=head.response_url,
+        raw=raw,
     )
 
 
@@ -205,9 +197,3 @@ def strip_mention(content: str, bot_name: str) -> str:
         text = text[len(prefix):].strip()
     return text
 
-
-def _float(value: str | None) -> float | None:
-    try:
-        return float(value) if value not in (None, "") else None
-    except ValueError:
-        return None
