@@ -93,3 +93,40 @@ def test_create_deliver_status_and_cancel(api) -> None:  # type: ignore[no-untyp
         assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
         assert requests.get(url, headers=_auth(), timeout=5).json()["notices"] == []
         assert requests.delete(f"{url}/999", headers=_auth(), timeout=5).status_code == 404
+
+
+def _assert_json_error(got: requests.Response, status: int, code: str) -> None:
+    assert got.status_code == status, got.text
+    assert got.headers["Content-Type"].startswith("application/json")
+    body = got.json()
+    assert body["error"] == code
+    assert any("\u4e00" <= char <= "\u9fff" for char in body["reason"]), body  # Chinese
+
+
+def test_every_http_error_is_json_with_a_chinese_reason(api, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    url = f"{api.base_url}/api/v1/notices"
+    too_big = {"title": "大", "body": "字" * (70 * 1024)}
+    _assert_json_error(requests.post(url, json=too_big, headers=_auth(), timeout=5), 413,
+                       "too_large")
+    _assert_json_error(requests.get(f"{api.base_url}/api/v1/nothing", headers=_auth(), timeout=5),
+                       404, "not_found")
+    _assert_json_error(requests.get(f"{url}/abc", headers=_auth(), timeout=5), 404, "not_found")
+    put = requests.put(url, json=NOTICE, headers=_auth(), timeout=5)
+    _assert_json_error(put, 405, "method_not_allowed")
+    assert set(put.headers["Allow"].split(", ")) >= {"GET", "POST"}
+    # an id beyond the column's range names no notice, whatever the database
+    _assert_json_error(requests.get(f"{url}/99999999999999999999", headers=_auth(), timeout=5),
+                       404, "not_found")
+    _assert_json_error(requests.get(url, timeout=5), 401, "unauthorized")
+
+    def broken(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("web.api.list_notices", broken)
+    _assert_json_error(requests.get(url, headers=_auth(), timeout=5), 500, "internal_error")
+
+
+def test_errors_outside_the_api_keep_their_own_form(api) -> None:  # type: ignore[no-untyped-def]
+    got = requests.get(f"{api.base_url}/no-such-page", timeout=5)
+    assert got.status_code == 404
+    assert not got.headers["Content-Type"].startswith("application/json")

@@ -6,8 +6,10 @@
     POST   /api/v1/notices/<id>/cancel  (or DELETE /api/v1/notices/<id>) cancel
 
 Every request needs ``Authorization: Bearer <token>`` with a token from ``api.tokens`` /
-``GRIDBOT_API_TOKENS`` (401 otherwise; with no token configured the API is closed). Bad input
-answers 400 with ``{"error": code, "reason": "<Chinese reason>"}``.
+``GRIDBOT_API_TOKENS`` (401 otherwise; with no token configured the API is closed). Every error
+answers JSON ``{"error": code, "reason": "<Chinese reason>"}`` — bad input (400), no token (401),
+an unknown notice or path (404), a wrong method (405), a body over 64 KiB (413) and an internal
+error (500) alike.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from cases.notice_policy import NoticeRuleError, parse_offsets
 from notify.notice_service import (
@@ -33,6 +36,7 @@ from notify.wording import notices as T
 from store.clock import utcnow
 from store.db import transaction
 from store.ids import fits_id, shown
+from web import api_texts
 from web.app_runtime import current_runtime
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
@@ -40,6 +44,20 @@ bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 
 def _error(status: int, code: str, reason: str) -> tuple[Response, int]:
     return jsonify({"error": code, "reason": reason}), status
+
+
+@bp.app_errorhandler(HTTPException)
+def _http_error(error: HTTPException) -> HTTPException | tuple[Response, int]:
+    """Under ``/api/``, any HTTP error (routing's 404 and 405 too) as JSON; elsewhere unchanged."""
+    if not request.path.startswith(f"{bp.url_prefix}/") and request.path != bp.url_prefix:
+        return error
+    status = error.code or 500
+    code, reason = api_texts.HTTP_ERRORS.get(status, api_texts.OTHER_ERROR)
+    response, status = _error(status, code, reason.format(status=status))
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response, status
 
 
 @bp.before_request
@@ -51,7 +69,7 @@ def _authenticate() -> tuple[Response, int] | None:
     if scheme.lower() != "bearer" or not given or not any(
         hmac.compare_digest(given.encode(), t.encode()) for t in tokens
     ):
-        response = jsonify({"error": "unauthorized", "reason": "需要有效的 API 令牌（Bearer）"})
+        response = jsonify({"error": "unauthorized", "reason": api_texts.UNAUTHORIZED})
         response.headers["WWW-Authenticate"] = 'Bearer realm="gridbot"'
         return response, 401
     return None
