@@ -148,6 +148,32 @@ class CallbackClient:
         )
         return plaintext, envelope
 
+    def sealed(
+        self, plaintext: str, *, json_envelope: bool = False, receive_id: str | None = None,
+        bad_signature: bool = False,
+    ) -> tuple[bytes, dict[str, str], str]:
+        """(body, query, content type) of a callback carrying ``plaintext`` exactly as given.
+
+        The app's XML envelope, or with ``json_envelope`` the smart bot's ``{"encrypt": …}``
+        (whose ReceiveId is "" unless ``receive_id`` says otherwise): for sending odd payloads
+        that the builders above would never make, correctly encrypted and signed.
+        """
+        rid = receive_id if receive_id is not None else ("" if json_envelope else self.corp_id)
+        encrypted = crypto.encrypt(self.aes_key, plaintext, rid)
+        params = self._query(encrypted, bad_signature)
+        if json_envelope:
+            return json.dumps({"encrypt": encrypted}).encode("utf-8"), params, "application/json"
+        body = (f"<xml><ToUserName>{_cdata(self.corp_id)}</ToUserName>"
+                f"<Encrypt>{_cdata(encrypted)}</Encrypt></xml>")
+        return body.encode("utf-8"), params, "text/xml; charset=utf-8"
+
+    def send_plaintext(
+        self, path: str, plaintext: str, *, json_envelope: bool = False
+    ) -> CallbackDelivery:
+        """Deliver ``plaintext`` as it is (see :meth:`sealed`), with WeCom's retries."""
+        body, params, content_type = self.sealed(plaintext, json_envelope=json_envelope)
+        return self.deliver(path, body, params, content_type, plaintext)
+
     def send_app_xml(
         self, path: str, fields: dict[str, Any], *, bad_signature: bool = False
     ) -> CallbackDelivery:
