@@ -70,9 +70,11 @@ Url = _token(2048)
 Name = _token(26, r"^[A-Za-z0-9_.\-]+$")  # a msgtype or an event ("event:" + it in varchar(32))
 Text = _text(MAX_TEXT)
 ShortText = _text(256)
-Lat = Annotated[float | None, BeforeValidator(_blank_is_none), Field(ge=-90, le=90)]
-Lon = Annotated[float | None, BeforeValidator(_blank_is_none), Field(ge=-180, le=180)]
-Count = Annotated[int | None, BeforeValidator(_blank_is_none), Field(ge=0, le=2**63 - 1)]
+Lat = Annotated[Annotated[float, Field(ge=-90, le=90)] | None, BeforeValidator(_blank_is_none)]
+Lon = Annotated[Annotated[float, Field(ge=-180, le=180)] | None,
+                BeforeValidator(_blank_is_none)]
+Count = Annotated[Annotated[int, Field(ge=0, le=2**63 - 1)] | None,
+                  BeforeValidator(_blank_is_none)]
 CorpId = _token(64)
 ButtonKey = _text(1024)  # a menu or card button key (the command it stands for)
 CardResponseCode = _token(512)
@@ -144,8 +146,8 @@ class AppEvent(AppMessage):
     ResponseCode: Annotated[CardResponseCode | None, BeforeValidator(_blank_is_none)] = None
     Latitude: Lat = None
     Longitude: Lon = None
-    Precision: Annotated[float | None, BeforeValidator(_blank_is_none),
-                         Field(ge=0, le=1e7)] = None
+    Precision: Annotated[Annotated[float, Field(ge=0, le=1e7)] | None,
+                         BeforeValidator(_blank_is_none)] = None
 
 
 APP_MESSAGES: dict[str, type[AppMessage]] = {
