@@ -25,7 +25,7 @@ from wecom.safe_parse import MalformedMessage, json_depth_within, parse_json, pa
 from wecom.shapes import MAX_TEXT, clean_text
 from wecom.simulator.payloads import aibot_text, app_event, app_text, to_xml
 
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Strings of every kind: NUL, lone surrogates, CJK, digits, ASCII punctuation, very long runs.
 odd_text = st.one_of(
