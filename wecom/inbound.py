@@ -3,6 +3,11 @@
 Each inbound channel is an adapter: it verifies and decrypts its own envelope, then calls one of
 the ``from_*`` functions here. Everything after this point (handlers, cases, store) sees only
 ``Incoming`` and never a WeCom payload, so a new channel (微信客服, 政务微信 …) is one new adapter.
+
+The ``from_*`` functions validate the plaintext against its declared model (``wecom.shapes``)
+before reading it: a malformed one raises :class:`MalformedMessage`; a well-formed one of a type
+or event GridBot does not handle becomes an ``unsupported`` message, recorded and never routed.
+Whatever they return fits the inbox's columns and any database's JSON.
 """
 
 from __future__ import annotations
