@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -350,13 +351,26 @@ def report(kinds: list[str], statuses: list[int | str]) -> None:
         print(f"  {kind:<{width}}  {dict(sorted(table[kind].items()))}")
 
 
-def tracebacks_in(log_file: Path | None) -> tuple[int, str]:
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|OutOfRange)\b.*")
+RECORD_START = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (\w+) ([\w.]+): ", re.M)
+
+
+def tracebacks_in(log_file: Path | None) -> tuple[int, Counter[str], Counter[str]]:
+    """(tracebacks in the log, log records with one by logger, their exceptions by last line)."""
     if log_file is None or not log_file.exists():
-        return -1, ""
+        return -1, Counter(), Counter()
     text = log_file.read_text(encoding="utf-8", errors="replace")
-    count = text.count("Traceback (most recent call last)")
-    first = text[text.find("Traceback"):][:1500] if count else ""
-    return count, first
+    starts = list(RECORD_START.finditer(text))
+    by_logger: Counter[str] = Counter()
+    exceptions: Counter[str] = Counter()
+    for at, record in enumerate(starts):
+        end = starts[at + 1].start() if at + 1 < len(starts) else len(text)
+        body = text[record.start():end]
+        if "Traceback (most recent call last)" in body:
+            by_logger[record.group(2)] += 1
+            raised = [line for line in body.splitlines() if EXCEPTION_LINE.match(line)]
+            exceptions[(raised[-1] if raised else "?")[:160]] += 1
+    return text.count("Traceback (most recent call last)"), by_logger, exceptions
 
 
 def alive(base_url: str, process: subprocess.Popen[bytes] | None) -> bool:
@@ -425,12 +439,15 @@ def main() -> int:
             print(f"rows for refused requests: {max(0, rows - accepted)} by count, "
                   f"{len(refused_keys & keys)} by key; accepted requests without a row: "
                   f"{max(0, accepted - rows)}; still unrouted: {waiting}")
-        count, first = tracebacks_in(log_file)
+        count, by_logger, exceptions = tracebacks_in(log_file)
         print(f"5xx answers: {sum(1 for s in statuses if str(s).startswith('5'))}; "
               f"no answer: {sum(1 for s in statuses if isinstance(s, str) and s[0].isalpha())}")
-        print(f"tracebacks in the server log: {count if count >= 0 else 'log not available'}")
-        if first:
-            print(first)
+        print(f"tracebacks in the server log: {count if count >= 0 else 'log not available'}"
+              + (f", in records of {dict(by_logger)}" if count > 0 else ""))
+        for line, times in exceptions.most_common(5):
+            print(f"  {times} × {line}")
+        if log_file is not None:
+            print(f"server log: {log_file}")
         print(f"server alive: {alive(base_url, process)}")
     finally:
         if process is not None:
