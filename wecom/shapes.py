@@ -10,7 +10,8 @@ characters ``A-Za-z0-9_-@.``; text content up to 2,048 bytes; ``MsgId`` a 64-bit
   within their column — anything else is malformed;
 * text is normalised, never refused: NUL and lone surrogates (which PostgreSQL will not store)
   are removed, and text longer than its limit is cut there, with a note saying so;
-* numbers are finite and within range (latitudes, longitudes, times).
+* numbers are finite and within range (latitudes, longitudes, times);
+* a message type or event name is a short ASCII word (it becomes part of the ``kind`` column).
 
 The app's XML arrives as strings, so its models convert ("1000002" → 1000002); the smart bot's
 JSON is typed, so its models are strict (a number where a string belongs is malformed).
@@ -76,7 +77,9 @@ Lon = Annotated[Annotated[float, Field(ge=-180, le=180)] | None,
 Count = Annotated[Annotated[int, Field(ge=0, le=2**63 - 1)] | None,
                   BeforeValidator(_blank_is_none)]
 CorpId = _token(64)
-ButtonKey = _text(1024)  # a menu or card button key (the command it stands for)
+# A menu or card button key (the command it stands for): cleaned, but never cut — a longer key
+# is no key GridBot made.
+ButtonKey = Annotated[str, StringConstraints(max_length=1024), AfterValidator(clean_text)]
 CardResponseCode = _token(512)
 OptionalIdent = Annotated[Ident | None, BeforeValidator(_blank_is_none)]
 OptionalUrl = Annotated[Url | None, BeforeValidator(_blank_is_none)]
