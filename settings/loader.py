@@ -22,6 +22,7 @@ from settings.model import (
     AiBotSettings,
     CalendarSettings,
     ClassifierSettings,
+    ConversationSettings,
     GridNode,
     GroupSettings,
     ReportSettings,
@@ -104,6 +105,9 @@ def _settings(config: ConfigDocument, base_dir: Path, source: Path | None) -> Se
         api_tokens=tuple(token for token in config.api.tokens if token),
         quiet_hours=(config.quiet_hours.start, config.quiet_hours.end),
         report=ReportSettings(min_cases=config.report.min_cases),
+        conversation=ConversationSettings(
+            rating_prompt_days=config.conversation.rating_prompt_days,
+            choice_prompt_hours=config.conversation.choice_prompt_hours),
         source_path=source,
     )
 

@@ -120,6 +120,14 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class ConversationSettings:
+    """How long the bot waits for an answer to a question it asked someone (pending prompts)."""
+
+    rating_prompt_days: int = 7  # after 办结: a reply such as "还行吧" is read as the rating
+    choice_prompt_hours: int = 24  # after "which ticket did you mean?"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything GridBot is configured with."""
 
@@ -138,4 +146,5 @@ class Settings:
     api_tokens: tuple[str, ...] = ()
     quiet_hours: tuple[str, str] = ("22:00", "07:00")
     report: ReportSettings = field(default_factory=ReportSettings)
+    conversation: ConversationSettings = field(default_factory=ConversationSettings)
     source_path: Path | None = None

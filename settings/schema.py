@@ -306,6 +306,15 @@ class ReportSection(Section):
     min_cases: Count = 5
 
 
+class ConversationSection(Section):
+    """Questions the bot waits an answer to (pending prompts)."""
+
+    rating_prompt_days: Count = 7
+    """after 办结: days a reply such as "还行吧" or "3 师傅没来" is read as the rating."""
+    choice_prompt_hours: Count = 24
+    """hours "which ticket did you mean?" waits for the ticket number."""
+
+
 class ApiSection(Section):
     """Bearer tokens for the JSON API; prefer GRIDBOT_API_TOKENS in the environment."""
 
@@ -334,6 +343,7 @@ class ConfigDocument(Section):
     calendar: CalendarSection = CalendarSection()
     quiet_hours: QuietHours = QuietHours()
     report: ReportSection = ReportSection()
+    conversation: ConversationSection = ConversationSection()
     api: ApiSection = ApiSection()
 
     @field_validator("grids")

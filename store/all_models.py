@@ -2,4 +2,5 @@
 
 import store.models  # noqa: F401
 import store.notice_models  # noqa: F401
+import store.prompts  # noqa: F401
 import store.sla  # noqa: F401
