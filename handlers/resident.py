@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from cases.intake import Request, open_ticket
 from handlers.base import Context, FunctionHandler, Handler
+from handlers.conversation import conversation_handlers
 from nlp import Classification, extract_location
 from notify.tickets import format_due, send_dispatch, send_urgent_alerts
 from notify.wording import chat as texts
@@ -142,10 +143,12 @@ def _handler_title(role: str, name: str) -> str:
 
 
 def resident_handlers() -> list[Handler]:
-    """Help, unknown slash-commands, stray events/media, then free text — in this order."""
+    """Help, unknown slash-commands, stray events/media, replies to a pending prompt (a rating),
+    then free text — in this order."""
     return [
         FunctionHandler(_is_help, _help),
         FunctionHandler(_is_unknown_command, _unknown_command),
         FunctionHandler(_non_text, _ignore_non_text),
+        *conversation_handlers(),
         FunctionHandler(_free_text, _handle_free_text),
     ]

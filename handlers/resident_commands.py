@@ -1,9 +1,9 @@
 """A resident's ticket commands, and the short answers that belong to a ticket:
 
     查询 · 查询 N · 补充 N 内容 · 撤销 N · 评价 N 满意|一般|不满意 [意见]
-    1 / 2 / 3 (or 满意 / 一般 / 不满意) right after the rating prompt of a resolved ticket
     an image, voice, location, video or file within 10 minutes after a report: attached to it
 
+Answers to the rating prompt in words ("还行吧", "3 师傅没来") are ``handlers.conversation``'s.
 Permissions are the core's: only the reporter rates, supplements or withdraws (staff may look).
 """
 
@@ -32,6 +32,7 @@ from handlers.tickets import (
     workflow,
 )
 from notify.wording import tickets as T
+from store import prompts
 from store.models import Ticket
 
 ATTACH_WINDOW = timedelta(minutes=10)
@@ -80,6 +81,7 @@ def _rate_command(ctx: Context, match: CommandMatch) -> str:
     ticket = find(ctx, match)
     if ticket is None:
         return refused(None)
+    prompts.forget_choice(ctx.session, ctx.person.id)  # the command answers "which ticket?"
     return rate(ctx, ticket, rating, comment)
 
 
@@ -99,34 +101,6 @@ def rate(ctx: Context, ticket: Ticket, rating: str, comment: str) -> str:
         return f"rate:{ticket.id}"
     return finish(ctx, outcome, T.DONE_RATE.format(
         number=ticket.id, rating=core_texts.RATING_LABELS[Rating(rating)]))
-
-
-def _awaiting_rating(ctx: Context) -> Ticket | None:
-    """The reporter's most recently resolved ticket that still waits for a rating."""
-    return ctx.session.scalar(
-        select(Ticket)
-        .where(Ticket.reporter_id == ctx.person.id, Ticket.status == Status.RESOLVED)
-        .order_by(Ticket.resolved_at.desc(), Ticket.id.desc())
-        .limit(1)
-    )
-
-
-def _is_short_rating(ctx: Context) -> tuple[Ticket, str] | None:
-    if ctx.message.kind != "text":
-        return None
-    rating = T.RATING_WORDS.get(ctx.text.strip(" 。.!！"))
-    if rating is None:
-        return None
-    ticket = _awaiting_rating(ctx)
-    return (ticket, rating) if ticket is not None else None
-
-
-def _short_rating(ctx: Context, found: tuple[Ticket, str]) -> str:
-    ticket, rating = found
-    locked = find(ctx, CommandMatch("评价", ticket.id, ""))
-    if locked is None:
-        return refused(None)
-    return rate(ctx, locked, rating, "")
 
 
 def _is_attachment(ctx: Context) -> Ticket | None:
@@ -177,7 +151,6 @@ def resident_command_handlers() -> list[Handler]:
                        allowed=_command("撤销", "撤回")),
         CommandHandler(["评价"], _rate_command, needs_number=True, usage=T.USAGE_RATE,
                        allowed=_command("评价")),
-        FunctionHandler(_is_short_rating, _short_rating),
         FunctionHandler(_is_attachment, _attach),
     ]
 

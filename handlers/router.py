@@ -1,5 +1,9 @@
 """The order in which handlers see a message: commands first, then a resident's free text;
-then what follows any message (a clicked card's update)."""
+then what follows any message (a clicked card's update).
+
+Replies to a question the bot asked (``handlers.conversation``: the rating prompt) are read just
+before free text is classified, after help and the handlers of events and media.
+"""
 
 from __future__ import annotations
 

@@ -37,7 +37,8 @@ def workflow(ctx: Context) -> Workflow:
 
 def announcer(ctx: Context, ticket: Ticket) -> Announcer:
     name = ctx.services.classifier.category_name(ticket.category)
-    return Announcer(ctx.messenger, ctx.services.calendar.tz, name)
+    return Announcer(ctx.messenger, ctx.services.calendar.tz, name,
+                     rating_prompt_days=ctx.services.settings.conversation.rating_prompt_days)
 
 
 def note_of(ctx: Context, match: CommandMatch) -> str:

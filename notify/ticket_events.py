@@ -1,15 +1,15 @@
 """Tell the people concerned what just happened to a ticket (an ``Outcome`` of the workflow).
 
 One function, :func:`announce`, used by the chat commands and by the SLA sweep alike: the
-resident hears about acceptance, progress, resolution (with the rating prompt), escalation,
-transfer and reopening; a new handler gets the task card plus the reason; the previous handler
+resident hears about acceptance, progress, resolution (with the rating prompt, remembered as a
+pending prompt so that the answer is understood), escalation, transfer and reopening; a new handler gets the task card plus the reason; the previous handler
 is told where the ticket went. Outbox keys carry the audit event id, so a message exists once per
 event. The actor's own confirmation is the chat handler's business, not this module's.
 """
 
 from __future__ import annotations
 
-from datetime import tzinfo
+from datetime import timedelta, tzinfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,6 +22,8 @@ from nlp import mask_pii
 from notify.messenger import Messenger
 from notify.tickets import format_due, send_dispatch
 from notify.wording import tickets as texts
+from settings.model import ConversationSettings
+from store import prompts
 from store.models import Person, Ticket
 from store.roster import people_with_role
 
@@ -49,10 +51,12 @@ def level_label(level: str) -> str:
 class Announcer:
     """Writes the notifications of one outcome into the outbox of the current transaction."""
 
-    def __init__(self, messenger: Messenger, tz: tzinfo, category_name: str) -> None:
+    def __init__(self, messenger: Messenger, tz: tzinfo, category_name: str, *,
+                 rating_prompt_days: int = ConversationSettings.rating_prompt_days) -> None:
         self.messenger = messenger
         self.tz = tz
         self.category_name = category_name
+        self.rating_prompt_ttl = timedelta(days=rating_prompt_days)
 
     def _key(self, outcome: Outcome, tag: str, person: Person) -> str:
         event_id = outcome.event.id if outcome.event is not None else 0
@@ -94,10 +98,12 @@ class Announcer:
                 number=n, handler=title(actor), note=note))
         elif action is Action.RESOLVE:
             self.resident(outcome, texts.TO_RESIDENT_RESOLVED.format(number=n, note=note))
+            self._await_rating(ticket)
             self._duplicates_resolved(outcome, note)
         elif action is Action.ESCALATE:
             self._escalated(outcome, source, reason or note)
         elif action is Action.RATE:
+            prompts.forget_ticket(self.messenger.session, n)
             self._rated(outcome, note)
         elif action in (Action.TRANSFER, Action.DISPATCH):
             self._card(outcome, outcome.new_assignee or handler)
@@ -124,8 +130,16 @@ class Announcer:
         elif action is Action.WITHDRAW:
             self._tell(outcome, "handler", handler, texts.TO_HANDLER_WITHDRAWN.format(number=n))
         elif action is Action.CLOSE_UNRATED:
+            prompts.forget_ticket(self.messenger.session, n)
             days = outcome.event.data.get("rating_days", 3)
             self.resident(outcome, texts.TO_RESIDENT_CLOSED_UNRATED.format(number=n, days=days))
+
+    def _await_rating(self, ticket: Ticket) -> None:
+        """The resident was just asked to rate: their next words are read as the answer."""
+        asked = ticket.resolved_at
+        assert asked is not None
+        prompts.ask_rating(self.messenger.session, ticket.reporter_id, ticket.id, now=asked,
+                           expires_at=asked + self.rating_prompt_ttl)
 
     def _escalated(self, outcome: Outcome, source: str, reason: str) -> None:
         ticket = outcome.ticket

@@ -81,19 +81,16 @@ def ask_choice(session: Session, person_id: int, data: dict[str, Any], *, now: d
 
 
 def live_prompts(session: Session, person_id: int, now: datetime) -> list[PendingPrompt]:
-    """The person's unexpired prompts, newest first (an indexed look-up by person)."""
-    return list(session.scalars(
-        select(PendingPrompt)
-        .where(PendingPrompt.person_id == person_id, PendingPrompt.expires_at > now)
+    """The person's unexpired prompts, newest first (an indexed look-up by person).
+
+    Expired ones found on the way are deleted: prompts are tidied by the person's own messages.
+    """
+    rows = list(session.scalars(
+        select(PendingPrompt).where(PendingPrompt.person_id == person_id)
         .order_by(PendingPrompt.created_at.desc(), PendingPrompt.id.desc())
     ))
-
-
-def forget_expired(session: Session, person_id: int, now: datetime) -> int:
-    """Delete the person's expired prompts; returns how many."""
-    result = session.execute(delete(PendingPrompt).where(
-        PendingPrompt.person_id == person_id, PendingPrompt.expires_at <= now))
-    return int(getattr(result, "rowcount", 0) or 0)
+    forget(session, [p for p in rows if p.expires_at <= now])
+    return [p for p in rows if p.expires_at > now]
 
 
 def forget_ticket(session: Session, ticket_id: int, *, person_id: int | None = None) -> None:
