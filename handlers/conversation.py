@@ -11,8 +11,9 @@ prompts belong to the person, not to the chat.
 * Several tickets waiting: the bot asks which one the rating is for (a ``choice`` prompt that
   remembers the rating), answered by the number ("15", "#15") or "都" for all; "#15 满意" names the
   ticket at once. Asking is preferred to guessing: a wrong guess closes the wrong ticket.
-* An unclear reply (no rating in it, or one that contradicts itself) gets one short re-prompt; after
-  that such replies are treated as if no prompt were pending.
+* A reply that contradicts itself ("挺好的，就是问题还在", "1 不满意") is asked about again: it is
+  about the rating, so it never opens a ticket. Chatter ("好的", "嗯") gets one short re-prompt;
+  after that, chatter is treated as if no prompt were pending.
 * A reply that is no answer but a new report ("楼道里的灯又坏了") or a question is left to the
   free-text handlers; the prompt stays.
 
@@ -108,10 +109,10 @@ def _check(ctx: Context) -> Answer | None:
         if len(waiting) == 1:
             return Answer(Act.RATE, live, waiting, waiting[:1], said.rating, said.comment)
         return Answer(Act.ASK_WHICH, live, waiting, rating=said.rating, comment=said.comment)
-    if any(p.reprompted for p in live):
-        return None
-    if said is None and named is None and not _chatter(ctx):
-        return None  # a new report or a question: the free-text handlers take it
+    if said is not None or named is not None:
+        return Answer(Act.REPROMPT, live, waiting)  # about the rating, but saying two things
+    if any(p.reprompted for p in live) or not _chatter(ctx):
+        return None  # a new report, a question, or chatter after one re-prompt
     return Answer(Act.REPROMPT, live, waiting)
 
 
