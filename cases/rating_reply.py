@@ -83,7 +83,8 @@ _LEAD_ACK = re.compile(r"^(?:好的|好滴|好吧|嗯+|恩+|哦+|噢|ok|收到|�
 _SEPARATORS = " \t\n,，.。、:：;；!！~～-—"
 _PARTICLES = "吧啊呀的了哈呢哦嘛啦喔哟噢嗯"
 _FILLER = set(_SEPARATORS + _PARTICLES)
-_SOFTENERS = ("还算", "比较", "非常", "十分", "特别", "挺", "很", "蛮", "太", "都", "还", "真")
+_SOFTENERS = ("还算", "比较", "非常", "十分", "特别", "一点", "挺", "很", "蛮", "太", "都", "也",
+              "还", "真")
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,7 @@ def _comment(original: str, folded: str, start: int, cues: list[_Cue]) -> str:
         if not cue.verdict or not _only_softeners(lead):
             break
         pos = _skip(folded, cue.end, _SEPARATORS + _PARTICLES)
-    rest = original[pos:].strip(_SEPARATORS)
+    rest = original[pos:].strip()
     return "" if all(char in _FILLER for char in half_width(rest)) else rest
 
 

@@ -67,6 +67,8 @@ def test_the_sample_township_loads():
         (lambda r: r["classifier"].update(rules="rules/missing.yaml"), "classifier.rules",
          "file not found"),
         (lambda r: r.update(quiet_hours={"start": "25:00"}), "quiet_hours.start", "time like"),
+        (lambda r: r.update(conversation={"rating_prompt_days": 0}),
+         "conversation.rating_prompt_days", "at least 1"),
     ],
 )
 def test_each_problem_names_its_key_and_reason(mutate, key, reason):
@@ -74,6 +76,16 @@ def test_each_problem_names_its_key_and_reason(mutate, key, reason):
         build(mutate)
     assert caught.value.key == key
     assert reason in caught.value.reason
+
+
+def test_conversation_prompts_wait_as_configured():
+    assert load_settings(CONFIG, environ={}).conversation.rating_prompt_days == 7
+    settings = build(lambda r: r.update(conversation={"rating_prompt_days": 3,
+                                                      "choice_prompt_hours": 2}))
+    assert (settings.conversation.rating_prompt_days,
+            settings.conversation.choice_prompt_hours) == (3, 2)
+    defaults = build(lambda r: r.pop("conversation"))
+    assert defaults.conversation.rating_prompt_days == 7
 
 
 def test_environment_wins_over_the_file():
