@@ -114,12 +114,15 @@ class _Cue:
 
 
 def half_width(text: str) -> str:
-    """Full-width digits, letters and punctuation to half-width, one character for one."""
+    """Full-width digits, letters and punctuation to half-width and ASCII letters to lower case,
+    one character for one (positions in the result are positions in ``text``)."""
     out = []
     for char in text:
         folded = unicodedata.normalize("NFKC", char)
-        out.append(folded if len(folded) == 1 else char)
-    return "".join(out).lower()
+        if len(folded) != 1:
+            folded = char
+        out.append(folded.lower() if folded.isascii() else folded)
+    return "".join(out)
 
 
 def read_rating_reply(text: str) -> RatingReply | None:

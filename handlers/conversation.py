@@ -50,7 +50,7 @@ class Act(Enum):
     REPROMPT = "reprompt"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Answer:
     """What a reply to a pending prompt comes to (the match object of this handler)."""
 
@@ -100,7 +100,7 @@ def _check(ctx: Context) -> Answer | None:
     named, rest = _reference(text, waiting, bare=choice is not None)
     said = read_rating_reply(original[len(original) - len(rest):] if named else original)
     if choice is not None:
-        answer = _answer_choice(choice, text, named, said, live, waiting)
+        answer = _answer_choice(choice, original, named, said, live, waiting)
         if answer is not None:
             return answer
     if named is not None and said is not None and said.clear:
@@ -116,15 +116,17 @@ def _check(ctx: Context) -> Answer | None:
     return Answer(Act.REPROMPT, live, waiting)
 
 
-def _answer_choice(choice: PendingPrompt, text: str, named: Ticket | None,
+def _answer_choice(choice: PendingPrompt, original: str, named: Ticket | None,
                    said: RatingReply | None, live: list[PendingPrompt],
                    waiting: list[Ticket]) -> Answer | None:
     """The reply to "which ticket is your rating for?": a number, "都", or a new rating."""
     listed = [t for t in waiting if t.id in choice.data.get("tickets", [])]
+    every = next((w for w in C.ALL_WORDS if half_width(original).startswith(w)), None)
     if named is not None and named in listed:
         targets = [named]
-    elif text.strip(" 。.!！") in C.ALL_WORDS:
+    elif every is not None and listed:
         targets = listed
+        said = read_rating_reply(original[len(every):])  # "都满意", "都是 3"
     else:
         return None
     if said is not None and said.clear:

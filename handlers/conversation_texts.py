@@ -18,5 +18,5 @@ ASK_WHICH = (
     "您有 {count} 张工单在等评价：\n{lines}\n"
     "您的评价「{rating}」是给哪一张的？请回复工单号，如「{number}」；都是请回复「都」。"
 )
-# Replies to "which ticket?" that mean every ticket listed.
-ALL_WORDS = ("都", "都是", "全部", "两个都是", "两张都是", "都一样", "所有")
+# Replies to "which ticket?" that mean every ticket listed (longest first; a rating may follow).
+ALL_WORDS = ("两个都是", "两张都是", "都一样", "全部", "所有", "都是", "都")

@@ -155,6 +155,15 @@ def test_which_one_answered_by_bare_number_or_all_in_the_group(bot):
     assert rating_of(bot, third)[:2] == ("closed", "satisfied")
 
 
+def test_all_with_a_rating_of_its_own(bot):
+    first = resolved(bot, REPORTS[0])
+    second = resolved(bot, REPORTS[1])
+    say(bot, "app", "挺好")
+    say(bot, "app", "都不满意，没人来")
+    assert rating_of(bot, first) == ("dispatched", "unsatisfied", "没人来")
+    assert rating_of(bot, second) == ("dispatched", "unsatisfied", "没人来")
+
+
 def test_naming_the_ticket_rates_it_at_once(bot):
     first = resolved(bot, REPORTS[0])
     second = resolved(bot, REPORTS[1])
