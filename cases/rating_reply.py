@@ -76,15 +76,18 @@ _CUES: dict[str, tuple[Rating, bool]] = {
     **{w: (r, True) for w, r in VERDICTS.items()},
     **{w: (r, False) for w, r in FACTS.items()},
 }
-_LONGEST_FIRST = sorted(_CUES, key=len, reverse=True)
+_BY_FIRST_CHAR: dict[str, tuple[str, ...]] = {}
+for _word in sorted(_CUES, key=len, reverse=True):
+    _BY_FIRST_CHAR[_word[0]] = (*_BY_FIRST_CHAR.get(_word[0], ()), _word)
 _DIGIT = re.compile(
     r"^([123])(?![0-9]|[.:：/][0-9]|[号栋幢楼层单元室户座期组区路弄巷街村点时分月日天年周个次位人块斤米岁])")
 _LEAD_ACK = re.compile(r"^(?:好的|好滴|好吧|嗯+|恩+|哦+|噢|ok|收到|谢谢|感谢|谢谢你们)(?=[\s,，.。!！~～、])")
 _SEPARATORS = " \t\n,，.。、:：;；!！~～-—"
 _PARTICLES = "吧啊呀的了哈呢哦嘛啦喔哟噢嗯"
 _FILLER = set(_SEPARATORS + _PARTICLES)
-_SOFTENERS = ("还算", "比较", "非常", "十分", "特别", "一点", "挺", "很", "蛮", "太", "都", "也",
-              "还", "真")
+_SOFTENERS = ("还算", "比较", "非常", "十分", "特别", "一点", "怎么", "挺", "很", "蛮", "太", "都",
+              "也", "还", "真", "是", "大", "并", "有", *_NEGATORS)
+_SOFTENING = re.compile(f"(?:{'|'.join(_SOFTENERS)})*")
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,9 @@ def half_width(text: str) -> str:
     one character for one (positions in the result are positions in ``text``)."""
     out = []
     for char in text:
+        if "\u4e00" <= char <= "\u9fff":  # CJK ideographs are their own normal form
+            out.append(char)
+            continue
         folded = unicodedata.normalize("NFKC", char)
         if len(folded) != 1:
             folded = char
@@ -157,7 +163,7 @@ def _find_cues(text: str, start: int) -> list[_Cue]:
     found: list[_Cue] = []
     i = start
     while i < len(text):
-        word = next((w for w in _LONGEST_FIRST if text.startswith(w, i)), None)
+        word = next((w for w in _BY_FIRST_CHAR.get(text[i], ()) if text.startswith(w, i)), None)
         if word is None:
             i += 1
             continue
@@ -176,10 +182,12 @@ def _find_cues(text: str, start: int) -> list[_Cue]:
 
 def _is_negated(text: str, start: int) -> bool:
     """A negation in the few characters before ``start``, within the same clause."""
-    window = text[max(0, start - 4):start]
-    for stop in _CLAUSE_END:
-        window = window.rsplit(stop, 1)[-1]
-    return any(neg in window for neg in _NEGATORS)
+    for j in range(start - 1, max(-1, start - 5), -1):
+        if text[j] in _CLAUSE_END:
+            return False
+        if text[j] in _NEGATORS:
+            return True
+    return False
 
 
 def _negated(rating: Rating) -> Rating | None:
@@ -211,7 +219,4 @@ def _skip(text: str, pos: int, chars: str = _SEPARATORS) -> int:
 
 def _only_softeners(lead: str) -> bool:
     """``lead`` is nothing but 不/没 and 很/挺/比较 …: the words around a leading verdict."""
-    for word in sorted((*_SOFTENERS, *_NEGATORS, "是", "怎么", "大", "并", "有"), key=len,
-                       reverse=True):
-        lead = lead.replace(word, "")
-    return lead == ""
+    return _SOFTENING.fullmatch(lead) is not None
