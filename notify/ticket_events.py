@@ -2,9 +2,10 @@
 
 One function, :func:`announce`, used by the chat commands and by the SLA sweep alike: the
 resident hears about acceptance, progress, resolution (with the rating prompt, remembered as a
-pending prompt so that the answer is understood), escalation, transfer and reopening; a new handler gets the task card plus the reason; the previous handler
-is told where the ticket went. Outbox keys carry the audit event id, so a message exists once per
-event. The actor's own confirmation is the chat handler's business, not this module's.
+pending prompt so that the answer is understood), escalation, transfer and reopening; a new
+handler gets the task card plus the reason; the previous handler is told where the ticket went.
+Outbox keys carry the audit event id, so a message exists once per event. The actor's own
+confirmation is the chat handler's business, not this module's.
 """
 
 from __future__ import annotations
