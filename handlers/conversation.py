@@ -29,13 +29,13 @@ from enum import Enum
 
 from sqlalchemy import select
 
-from cases import texts as core_texts
+from cases import wording as core_texts
 from cases.model import Rating, Status
 from cases.rating_reply import RatingReply, half_width, read_rating_reply
-from handlers import conversation_texts as C
 from handlers.base import CommandMatch, Context, FunctionHandler, Handler
 from handlers.resident_commands import rate
 from handlers.tickets import find, refused
+from notify.wording import conversation as C
 from store import prompts
 from store.models import Ticket
 from store.prompts import PendingPrompt, PromptKind

@@ -1,6 +1,6 @@
 """Every Chinese sentence of the conversation around a pending prompt (str.format templates).
 
-The rating prompt itself is ``notify.texts.RATING_PROMPT``; the confirmation after a rating is
+The rating prompt itself is ``notify.wording.tickets.RATING_PROMPT``; the confirmation after a rating is
 ``handlers.ticket_texts.DONE_RATE``. These are the questions asked in between.
 """
 
