@@ -32,26 +32,10 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from cases.calendar import Deadline, WorkCalendar
+from vocab import Stage, Tier
 
 if TYPE_CHECKING:
     from settings.model import CalendarSettings, SlaSettings
-
-
-class Stage(StrEnum):
-    """A clocked stage of the 六单 workflow."""
-
-    DISPATCH = "dispatch"
-    ACCEPT = "accept"
-    RESOLVE = "resolve"
-    RATING = "rating"
-
-
-class Tier(StrEnum):
-    """How hard a case is; decides the resolve deadline."""
-
-    EASY = "easy"
-    GENERAL = "general"
-    HARD = "hard"
 
 
 class Unit(StrEnum):

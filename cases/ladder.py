@@ -22,22 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
+
+from vocab import LADDER, Level
 
 Duties = Mapping[str, Mapping[str, Sequence[int]]]
-
-
-class Level(StrEnum):
-    """A rung of the ladder, bottom to top."""
-
-    MICRO = "micro"
-    WORKER = "worker"
-    LEADER = "leader"
-    CENTER = "center"
-    COUNTY = "county"
-
-
-LADDER: tuple[Level, ...] = (Level.MICRO, Level.WORKER, Level.LEADER, Level.CENTER, Level.COUNTY)
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ Requirements: progress, resolve, return, supplement, reopen need a ``note``; so 
 by a person (the bot's escalation carries its reason in ``data``); transfer needs ``to`` (an
 ``Actor`` who can handle the ticket); merge needs ``duplicate_of``; rate needs ``rating``. A
 micro/worker/department handler cannot accept a ticket dispatched to someone else (leaders,
-centre and admin can take it over); the same holds for progress, resolve, return, transfer.
+centre, county and admin can take it over); the same holds for progress, resolve, return, transfer.
 """
 
 from __future__ import annotations
@@ -138,12 +138,16 @@ class Decision:
         return self.allowed
 
 
+_SUPERVISORS = frozenset({Role.CENTER, Role.COUNTY, Role.ADMIN})
+
+
 def _supervises(actor: Actor, ticket: TicketView) -> bool:
-    """Centre, admin, or a leader/centre duty over the ticket's grid."""
-    if actor.role in (Role.CENTER, Role.ADMIN):
+    """Centre, county, admin, or a leader/centre/county duty over the ticket's grid."""
+    if actor.role in _SUPERVISORS:
         return True
     return any(
-        d.role in (Role.LEADER, Role.CENTER) and d.grid in ticket.grid_path for d in actor.scopes
+        d.role in (Role.LEADER, *_SUPERVISORS) and d.grid in ticket.grid_path
+        for d in actor.scopes
     )
 
 
@@ -380,7 +384,7 @@ def _transfer(ctx: _Context, to: Actor | None, department: str | None) -> Decisi
         return refuse(texts.transfer_same_person(ticket.id))
     changes: dict[str, Any] = {"assignee_id": to.person_id, "accepted_at": None}
     target_view = ticket
-    if department is not None and ctx.actor.role in (Role.CENTER, Role.ADMIN):
+    if department is not None and ctx.actor.role in _SUPERVISORS:
         target_view = replace(ticket, department=department)
         changes["department"] = department
     if not can_handle(to, target_view):

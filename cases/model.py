@@ -1,79 +1,28 @@
-"""The vocabulary of the domain core: statuses, actions, roles, ratings, and the two small views
-(``TicketView``, ``Actor``) that callers build from the store to ask ``cases`` for a decision.
+"""The vocabulary of the domain core and the two small views (``TicketView``, ``Actor``) that
+callers build from the store to ask ``cases`` for a decision.
 
-Values are plain ASCII codes, as stored in the database; the Chinese labels are in
-``cases.wording``.
+Statuses, actions, roles and ratings are defined once in ``vocab`` (plain ASCII codes, as stored
+in the database) and re-exported here; the Chinese labels are in ``cases.wording``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import NamedTuple
 
-from cases.ladder import Level
+from vocab import FINAL_STATUSES, OPEN_STATUSES, Action, Level, Rating, Role, Status
 
-
-class Status(StrEnum):
-    """Where a ticket stands. Escalate/transfer/reopen are actions, not statuses (see lifecycle)."""
-
-    CREATED = "created"  # 制单: opened, waiting to be dispatched
-    DISPATCHED = "dispatched"  # 派单: with a handler (or a level's pool), waiting to be accepted
-    ACCEPTED = "accepted"  # 接单/做单: a handler works on it
-    RESOLVED = "resolved"  # 办结: handled, waiting for the resident's rating
-    CLOSED = "closed"  # 评单 done (满意/一般) or closed unrated (未评价)
-    RETURNED = "returned"  # 退回: "not my grid", back at the centre to be re-dispatched
-    WITHDRAWN = "withdrawn"  # 撤销 by the resident
-    MERGED = "merged"  # a duplicate, linked to another ticket
-
-
-#: Statuses from which nothing moves on (except reopen of a closed ticket).
-FINAL_STATUSES: frozenset[Status] = frozenset({Status.CLOSED, Status.WITHDRAWN, Status.MERGED})
-#: Statuses in which someone still owes the resident work.
-OPEN_STATUSES: frozenset[Status] = frozenset(
-    {Status.CREATED, Status.DISPATCHED, Status.ACCEPTED, Status.RETURNED}
-)
-
-
-class Action(StrEnum):
-    """What someone (or the bot) does to a ticket."""
-
-    VIEW = "view"  # 查询/详情 (read only, no event)
-    DISPATCH = "dispatch"  # 派单
-    ACCEPT = "accept"  # 接单
-    PROGRESS = "progress"  # 进度 (note only)
-    RESOLVE = "resolve"  # 办结
-    RATE = "rate"  # 评价
-    CLOSE_UNRATED = "close_unrated"  # no rating in time → closed, 未评价
-    REOPEN = "reopen"  # 重新打开
-    ESCALATE = "escalate"  # 上报 (one level up the ladder)
-    TRANSFER = "transfer"  # 转派 (another handler, same level)
-    RETURN = "return"  # 退回 (not my grid)
-    WITHDRAW = "withdraw"  # 撤销 (the resident)
-    MERGE = "merge"  # 合并 (duplicate)
-    SUPPLEMENT = "supplement"  # 补充 (the resident adds information)
-
-
-class Role(StrEnum):
-    """Who is acting. ``system`` is the bot itself (scheduler sweep, auto-dispatch)."""
-
-    RESIDENT = "resident"
-    MICRO = "micro"
-    WORKER = "worker"
-    LEADER = "leader"
-    CENTER = "center"
-    DEPARTMENT = "department"
-    ADMIN = "admin"
-    SYSTEM = "system"
-
-
-class Rating(StrEnum):
-    """The resident's answer (评单); ``unrated`` is 未评价, counted apart, never as satisfied."""
-
-    SATISFIED = "satisfied"
-    AVERAGE = "average"
-    UNSATISFIED = "unsatisfied"
-    UNRATED = "unrated"
+__all__ = [
+    "FINAL_STATUSES",
+    "OPEN_STATUSES",
+    "Action",
+    "Actor",
+    "Duty",
+    "Rating",
+    "Role",
+    "Status",
+    "TicketView",
+]
 
 
 class Duty(NamedTuple):

@@ -38,12 +38,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from apscheduler.triggers.cron import CronTrigger
 
 from cases.calendar import WorkCalendar, parse_hhmm
+from vocab import PERSON_ROLES
 
 BROADCAST_ROLES = frozenset({"center", "admin"})
 DEFAULT_ROLES: tuple[str, ...] = ("leader", "worker")
-KNOWN_ROLES = frozenset(
-    {"resident", "micro", "worker", "leader", "center", "county", "department", "admin"}
-)
+KNOWN_ROLES = frozenset(PERSON_ROLES)
 DEFAULT_REMINDERS: tuple[int, ...] = (7, 3, 1)
 SCHEDULE_KINDS = ("now", "once", "cron", "none")
 REMINDER_TIME = time(9)

@@ -18,29 +18,33 @@ An actor may take an action on a ticket when one of these holds:
    township      centre staff: a ``center`` duty on the path, or the ticket is not placed in a
                  grid yet (triage); a centre actor without any ``center`` duty covers everything
                  (one township per deployment)
+   county        county staff, the same way one level up: a ``county`` duty on the path (the
+                 county node covers its whole tree), or the ticket not placed yet; a county
+                 actor without any ``county`` duty covers everything
    all           anywhere
    ============  ===========================================================================
 
-The matrix (``RULES``), actions × roles; "—" means never, "a/g" assigned or grid:
+The matrix (``RULES``), actions × roles; "—" means never, "a/g" assigned or grid. The county
+(县综治中心, the top of the ladder) has the centre's rights over the whole county:
 
-=============  =====  =====  ======  ========  ======  =====  ======
-action         micro  worker leader  center    dept.   admin  system
-=============  =====  =====  ======  ========  ======  =====  ======
-view           a/g    a/g    a/g     a/twp     a/dept  all    all
-dispatch       —      —      grid    twp       —       all    all
-accept         a/g    a/g    a/g     a/twp     a/dept  all    —
-progress       a/g    a/g    a/g     a/twp     a/dept  all    —
-resolve        a/g    a/g    a/g     a/twp     a/dept  all    —
-escalate       a/g    a/g    a/g     a/twp     a/dept  all    all
-transfer       a/g    a/g    a/g     a/twp     a/dept  all    —
-return         a/g    a/g    a/g     —         a/dept  all    —
-merge          a/g    a/g    a/g     twp       —       all    all
-reopen         —      —      grid    twp       —       all    —
-withdraw       —      —      —       twp       —       all    —
-close_unrated  —      —      —       twp       —       all    all
-rate           —      —      —       —         —       —      —
-supplement     —      —      —       —         —       —      —
-=============  =====  =====  ======  ========  ======  =====  ======
+=============  =====  =====  ======  ========  ========  ======  =====  ======
+action         micro  worker leader  center    county    dept.   admin  system
+=============  =====  =====  ======  ========  ========  ======  =====  ======
+view           a/g    a/g    a/g     a/twp     a/cty     a/dept  all    all
+dispatch       —      —      grid    twp       cty       —       all    all
+accept         a/g    a/g    a/g     a/twp     a/cty     a/dept  all    —
+progress       a/g    a/g    a/g     a/twp     a/cty     a/dept  all    —
+resolve        a/g    a/g    a/g     a/twp     a/cty     a/dept  all    —
+escalate       a/g    a/g    a/g     a/twp     a/cty     a/dept  all    all
+transfer       a/g    a/g    a/g     a/twp     a/cty     a/dept  all    —
+return         a/g    a/g    a/g     —         —         a/dept  all    —
+merge          a/g    a/g    a/g     twp       cty       —       all    all
+reopen         —      —      grid    twp       cty       —       all    —
+withdraw       —      —      —       twp       cty       —       all    —
+close_unrated  —      —      —       twp       cty       —       all    all
+rate           —      —      —       —         —         —       —      —
+supplement     —      —      —       —         —         —       —      —
+=============  =====  =====  ======  ========  ========  ======  =====  ======
 
 Residents have no rights of their own beyond the reporter's. Nobody rates or supplements on a
 resident's behalf (not even admin): a rating is the resident's voice and feeds the KPIs.
@@ -67,6 +71,7 @@ class Scope(StrEnum):
     GRID = "grid"
     DEPARTMENT = "department"
     TOWNSHIP = "township"
+    COUNTY = "county"
     ALL = "all"
 
 
@@ -78,10 +83,8 @@ REPORTER_ACTIONS: frozenset[Action] = frozenset(
 REPORTER_ONLY: frozenset[Action] = frozenset({Action.SUPPLEMENT, Action.RATE})
 
 _AG = frozenset({Scope.ASSIGNED, Scope.GRID})
-_AT = frozenset({Scope.ASSIGNED, Scope.TOWNSHIP})
 _AD = frozenset({Scope.ASSIGNED, Scope.DEPARTMENT})
 _G = frozenset({Scope.GRID})
-_T = frozenset({Scope.TOWNSHIP})
 _ALL = frozenset({Scope.ALL})
 
 _HANDLER_ACTIONS = (
@@ -95,6 +98,34 @@ _HANDLER_ACTIONS = (
     Action.MERGE,
 )
 
+
+
+def _centre_rules(area: Scope) -> Mapping[Action, frozenset[Scope]]:
+    """A 综治中心's rights over its area (township or county): handle what is assigned to it or
+    lies in the area, and supervise the area (dispatch, merge, reopen, withdraw, close)."""
+    handled = (
+        Action.VIEW,
+        Action.ACCEPT,
+        Action.PROGRESS,
+        Action.RESOLVE,
+        Action.ESCALATE,
+        Action.TRANSFER,
+    )
+    supervised = (
+        Action.DISPATCH,
+        Action.MERGE,
+        Action.REOPEN,
+        Action.WITHDRAW,
+        Action.CLOSE_UNRATED,
+    )
+    return MappingProxyType(
+        {
+            **dict.fromkeys(handled, frozenset({Scope.ASSIGNED, area})),
+            **dict.fromkeys(supervised, frozenset({area})),
+        }
+    )
+
+
 RULES: Mapping[Role, Mapping[Action, frozenset[Scope]]] = MappingProxyType(
     {
         Role.RESIDENT: MappingProxyType({}),
@@ -103,31 +134,8 @@ RULES: Mapping[Role, Mapping[Action, frozenset[Scope]]] = MappingProxyType(
         Role.LEADER: MappingProxyType(
             {**dict.fromkeys(_HANDLER_ACTIONS, _AG), Action.DISPATCH: _G, Action.REOPEN: _G}
         ),
-        Role.CENTER: MappingProxyType(
-            {
-                **dict.fromkeys(
-                    (
-                        Action.VIEW,
-                        Action.ACCEPT,
-                        Action.PROGRESS,
-                        Action.RESOLVE,
-                        Action.ESCALATE,
-                        Action.TRANSFER,
-                    ),
-                    _AT,
-                ),
-                **dict.fromkeys(
-                    (
-                        Action.DISPATCH,
-                        Action.MERGE,
-                        Action.REOPEN,
-                        Action.WITHDRAW,
-                        Action.CLOSE_UNRATED,
-                    ),
-                    _T,
-                ),
-            }
-        ),
+        Role.CENTER: _centre_rules(Scope.TOWNSHIP),
+        Role.COUNTY: _centre_rules(Scope.COUNTY),
         Role.DEPARTMENT: MappingProxyType(
             dict.fromkeys(
                 (
@@ -184,11 +192,19 @@ def _roles(actor: Actor) -> list[Role]:
     return roles
 
 
-def _in_township(actor: Actor, ticket: TicketView) -> bool:
-    centres = [d.grid for d in actor.scopes if d.role == Role.CENTER]
-    if not centres or not ticket.grid_path:
+#: The role whose duties mark out an area scope.
+_AREA_ROLES: Mapping[Scope, Role] = MappingProxyType(
+    {Scope.TOWNSHIP: Role.CENTER, Scope.COUNTY: Role.COUNTY}
+)
+
+
+def _in_area(actor: Actor, role: Role, ticket: TicketView) -> bool:
+    """A ticket lies in a centre's area when one of the actor's ``role`` duties is on its path,
+    when it is not placed in a grid yet, or when the actor has no such duty (the whole area)."""
+    nodes = [d.grid for d in actor.scopes if d.role == role]
+    if not nodes or not ticket.grid_path:
         return True
-    return any(code in ticket.grid_path for code in centres)
+    return any(code in ticket.grid_path for code in nodes)
 
 
 def _in_scope(actor: Actor, role: Role, scope: Scope, ticket: TicketView) -> bool:
@@ -200,8 +216,8 @@ def _in_scope(actor: Actor, role: Role, scope: Scope, ticket: TicketView) -> boo
         return any(d.role == role and d.grid in ticket.grid_path for d in actor.scopes)
     if scope is Scope.DEPARTMENT:
         return actor.department is not None and actor.department == ticket.department
-    if scope is Scope.TOWNSHIP:
-        return _in_township(actor, ticket)
+    if scope in _AREA_ROLES:
+        return _in_area(actor, _AREA_ROLES[scope], ticket)
     return False  # pragma: no cover - every scope is handled above
 
 

@@ -1,7 +1,8 @@
 """Every Chinese sentence the domain core can produce: labels and refusal reasons, in one place.
 
 Refusals are full sentences a resident or a grid worker can read in chat, always naming the
-ticket (``工单 #12``) and saying why.
+ticket (``工单 #12``) and saying why. The names of roles and ladder levels are the product's one
+role vocabulary (``vocab.labels``), re-exported here for the core's callers.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from types import MappingProxyType
 
 from cases.ladder import Level
 from cases.model import Action, Rating, Role, Status
+from vocab.labels import LEVEL_LABELS, ROLE_LABELS
 
 STATUS_LABELS: Mapping[Status, str] = MappingProxyType(
     {
@@ -50,29 +52,6 @@ RATING_LABELS: Mapping[Rating, str] = MappingProxyType(
         Rating.AVERAGE: "一般",
         Rating.UNSATISFIED: "不满意",
         Rating.UNRATED: "未评价",
-    }
-)
-
-LEVEL_LABELS: Mapping[Level, str] = MappingProxyType(
-    {
-        Level.MICRO: "微网格",
-        Level.WORKER: "网格员",
-        Level.LEADER: "网格长",
-        Level.CENTER: "综治中心",
-        Level.COUNTY: "县级",
-    }
-)
-
-ROLE_LABELS: Mapping[Role, str] = MappingProxyType(
-    {
-        Role.RESIDENT: "居民",
-        Role.MICRO: "微网格员",
-        Role.WORKER: "网格员",
-        Role.LEADER: "网格长",
-        Role.CENTER: "综治中心",
-        Role.DEPARTMENT: "部门",
-        Role.ADMIN: "管理员",
-        Role.SYSTEM: "系统",
     }
 )
 

@@ -15,9 +15,10 @@ from nlp import Classification, extract_location
 from notify.tickets import format_due, send_dispatch, send_urgent_alerts
 from notify.wording import chat as texts
 from notify.wording import tickets as ticket_texts
+from vocab import STAFF_ROLES
+from vocab.labels import role_title
 
 HELP_WORDS = {"帮助", "help", "?", "？", "菜单", "怎么用", "使用说明", "/help", "/帮助"}
-STAFF_ROLES = {"micro", "worker", "leader", "center", "county", "department", "admin"}
 
 
 def help_text(ctx: Context) -> str:
@@ -139,7 +140,7 @@ def _open_ticket(ctx: Context, found: Classification) -> str:
 
 
 def _handler_title(role: str, name: str) -> str:
-    return f"{texts.ROLE_TITLES.get(role, '')}{name}"
+    return f"{role_title(role)}{name}"
 
 
 def resident_handlers() -> list[Handler]:

@@ -21,8 +21,7 @@ from notify.ticket_events import Announcer, title
 from notify.tickets import format_due
 from notify.wording import tickets as T
 from store.models import Person, Ticket, TicketEvent
-
-STAFF_ROLES = frozenset({"micro", "worker", "leader", "center", "county", "department", "admin"})
+from vocab import STAFF_ROLES
 
 
 def is_staff(ctx: Context) -> bool:

@@ -1,4 +1,5 @@
-"""Chat commands of the people who handle tickets (micro, worker, leader, centre, department):
+"""Chat commands of the people who handle tickets (micro, worker, leader, centre, county,
+department):
 
     接单 N · 进度 N 内容 · 办结 N 说明 · 上报 N 原因 · 转派 N 姓名 · 退回 N 原因
     详情 N · 任务 · 派单 N 姓名/网格 (centre and leaders: triage of returned or new tickets)
@@ -14,7 +15,8 @@ import re
 
 from sqlalchemy import or_, select
 
-from cases.model import Action, Status
+from cases.ladder import Level
+from cases.model import Action, Role, Status
 from cases.permissions import can_view
 from cases.service import active_stage, actor_for, view_of
 from handlers.base import CommandHandler, CommandMatch, Context, Handler
@@ -130,13 +132,16 @@ def _detail(ctx: Context, match: CommandMatch) -> str:
 
 
 def _tasks(ctx: Context, _match: CommandMatch) -> str:
-    """My open tickets, the most urgent (earliest running deadline) first."""
+    """My open tickets, the most urgent (earliest running deadline) first; the centre also sees
+    the tickets waiting for triage, the county those escalated to the county's pool."""
     mine = Ticket.assignee_id == ctx.person.id
     open_ = Ticket.status.in_([Status.DISPATCHED, Status.ACCEPTED])
     query = select(Ticket).where(mine, open_)
-    if ctx.person.role in ("center", "admin"):
+    if ctx.person.role in (Role.CENTER, Role.ADMIN):
         triage = Ticket.status.in_([Status.CREATED, Status.RETURNED])
         query = select(Ticket).where(or_(mine & open_, triage))
+    elif ctx.person.role == Role.COUNTY:
+        query = select(Ticket).where(open_, or_(mine, Ticket.level == Level.COUNTY))
     actor = actor_for(ctx.session, ctx.person)
     tickets = [t for t in ctx.session.scalars(query) if can_view(actor, view_of(t))]
     if not tickets:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from cases import wording as core_texts
 from cases.ladder import Level
-from cases.model import Action, Rating, Role, Status
+from cases.model import Action, Rating, Status
 from cases.service import Outcome
 from nlp import mask_pii
 from notify.messenger import Messenger
@@ -27,19 +27,14 @@ from settings.model import ConversationSettings
 from store import prompts
 from store.models import Person, Ticket
 from store.roster import people_with_role
+from vocab.labels import role_title
 
 
 def title(person: Person | None) -> str:
     """``网格员李娟``; ``综治中心`` for nobody."""
     if person is None:
         return texts.CENTER_NAME
-    try:
-        label = core_texts.ROLE_LABELS[Role(person.role)]
-    except ValueError:
-        label = ""
-    if person.role in (Role.DEPARTMENT, Role.ADMIN, Role.RESIDENT):
-        label = ""
-    return f"{label}{person.name or person.userid}"
+    return f"{role_title(person.role)}{person.name or person.userid}"
 
 
 def level_label(level: str) -> str:

@@ -41,12 +41,13 @@ from settings.fields import (
     TimeZone,
     one_of,
 )
+from vocab import PERSON_ROLES, GridLevel, Level, Role
 
-GRID_LEVELS = ("county", "township", "village", "grid", "micro")
-# The roles config.yaml accepts: one constant, so a shared role vocabulary replaces it in one line.
-ROLES = ("resident", "micro", "worker", "leader", "center", "county", "department", "admin")
-ROLES_WITHOUT_GRID = ("admin", "department")
-LEVELS = ("micro", "worker", "leader", "center", "county")
+# The closed vocabularies config.yaml uses, as defined once in ``vocab`` (plain strings here).
+GRID_LEVELS: tuple[str, ...] = tuple(level.value for level in GridLevel)
+ROLES: tuple[str, ...] = tuple(role.value for role in PERSON_ROLES)
+ROLES_WITHOUT_GRID: tuple[str, ...] = (Role.ADMIN.value, Role.DEPARTMENT.value)
+LEVELS: tuple[str, ...] = tuple(level.value for level in Level)
 
 KeyPath = tuple[str | int, ...]
 

@@ -19,8 +19,7 @@ from sqlalchemy.orm import Session
 
 from settings.model import Settings
 from store.models import Grid, GroupChat, Membership, Person
-
-STAFF_ROLES = ("micro", "worker", "leader", "center", "county", "department", "admin")
+from vocab import STAFF_ROLES
 
 
 def sync_township(session: Session, settings: Settings) -> None:

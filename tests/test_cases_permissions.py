@@ -29,6 +29,7 @@ IN_SCOPE = {
     Role.WORKER: Actor(21, "worker", (("g1", "worker"),)),
     Role.LEADER: Actor(31, "leader", (("v1", "leader"),)),
     Role.CENTER: Actor(41, "center", (("town", "center"),)),
+    Role.COUNTY: Actor(51, "county", (("county", "county"),)),
     Role.DEPARTMENT: Actor(61, "department", department="civil"),
     Role.ADMIN: Actor(71, "admin"),
     Role.SYSTEM: Actor.system(),
@@ -39,6 +40,7 @@ OUT_OF_SCOPE = {
     Role.WORKER: Actor(23, "worker", (("g2", "worker"),)),
     Role.LEADER: Actor(32, "leader", (("v2", "leader"),)),
     Role.CENTER: Actor(42, "center", (("town2", "center"),)),
+    Role.COUNTY: Actor(52, "county", (("county2", "county"),)),
     Role.DEPARTMENT: Actor(62, "department", department="police"),
     Role.ADMIN: Actor(72, "admin"),
     Role.SYSTEM: Actor.system(),
@@ -47,24 +49,26 @@ OUT_OF_SCOPE = {
 A = Action
 HANDLER = {A.VIEW, A.ACCEPT, A.PROGRESS, A.RESOLVE, A.ESCALATE, A.TRANSFER, A.RETURN, A.MERGE}
 # Written out by hand, independent of permissions.RULES.
+CENTRE = {
+    A.VIEW,
+    A.ACCEPT,
+    A.PROGRESS,
+    A.RESOLVE,
+    A.ESCALATE,
+    A.TRANSFER,
+    A.DISPATCH,
+    A.MERGE,
+    A.REOPEN,
+    A.WITHDRAW,
+    A.CLOSE_UNRATED,
+}
 EXPECTED_IN_SCOPE: dict[Role, set[Action]] = {
     Role.RESIDENT: {A.VIEW, A.SUPPLEMENT, A.WITHDRAW, A.RATE},
     Role.MICRO: HANDLER,
     Role.WORKER: HANDLER,
     Role.LEADER: HANDLER | {A.DISPATCH, A.REOPEN},
-    Role.CENTER: {
-        A.VIEW,
-        A.ACCEPT,
-        A.PROGRESS,
-        A.RESOLVE,
-        A.ESCALATE,
-        A.TRANSFER,
-        A.DISPATCH,
-        A.MERGE,
-        A.REOPEN,
-        A.WITHDRAW,
-        A.CLOSE_UNRATED,
-    },
+    Role.CENTER: CENTRE,
+    Role.COUNTY: CENTRE,  # the county centre: the township centre's rights, one level up
     Role.DEPARTMENT: {A.VIEW, A.ACCEPT, A.PROGRESS, A.RESOLVE, A.ESCALATE, A.TRANSFER, A.RETURN},
     Role.ADMIN: set(Action) - {A.RATE, A.SUPPLEMENT},
     Role.SYSTEM: {A.VIEW, A.DISPATCH, A.ESCALATE, A.MERGE, A.CLOSE_UNRATED},
@@ -80,6 +84,7 @@ EXPECTED_ASSIGNED: dict[Role, set[Action]] = {
     Role.WORKER: HANDLER,
     Role.LEADER: HANDLER,
     Role.CENTER: {A.VIEW, A.ACCEPT, A.PROGRESS, A.RESOLVE, A.ESCALATE, A.TRANSFER},
+    Role.COUNTY: {A.VIEW, A.ACCEPT, A.PROGRESS, A.RESOLVE, A.ESCALATE, A.TRANSFER},
     Role.DEPARTMENT: EXPECTED_IN_SCOPE[Role.DEPARTMENT],
 }
 
@@ -139,6 +144,9 @@ def test_scope_details() -> None:
     unplaced = replace(TICKET, grid_path=())
     assert check(OUT_OF_SCOPE[Role.CENTER], A.DISPATCH, unplaced).allowed
     assert check(Actor(43, "center"), A.DISPATCH, TICKET).allowed
+    # county: unplaced tickets too, and a county actor without duties covers the whole county
+    assert check(OUT_OF_SCOPE[Role.COUNTY], A.VIEW, unplaced).allowed
+    assert check(Actor(53, "county"), A.ACCEPT, TICKET).allowed
     # staff who report a ticket themselves act as its reporter
     assert check(IN_SCOPE[Role.WORKER], A.RATE, replace(TICKET, reporter_id=21)).allowed
     # a department sees nothing of a ticket routed nowhere

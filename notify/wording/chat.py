@@ -38,7 +38,3 @@ HELP_STAFF = (
     "命令里的数字是工单号，写「接单12」「接单 #12」都可以。"
 )
 UNKNOWN_COMMAND = "没有「{command}」这个命令。\n"
-
-
-ROLE_TITLES = {"micro": "联户长", "worker": "网格员", "leader": "网格长", "center": "综治中心",
-               "county": "县综治中心", "department": "", "admin": "", "resident": ""}

@@ -1,19 +1,19 @@
 """Every Chinese word of the notices feature: chat usage and replies, refusals, confirmations,
 the messages people receive, and the reasons the API and CLI give for refusing input.
 
-A leaf module (no imports from the rest of GridBot) so ``notify`` and ``web`` may use it too.
+A leaf module (it imports only the vocabulary, below every layer) so ``notify`` and ``web`` may
+use it too. The audience's role words are the product's one role vocabulary (``vocab.labels``).
 """
 
 from __future__ import annotations
 
-ROLE_NAMES: dict[str, str] = {
-    "resident": "居民", "micro": "联户长", "worker": "网格员", "leader": "网格长",
-    "center": "综治中心", "county": "县级", "department": "部门", "admin": "管理员",
-}  # fmt: skip
-ROLE_WORDS: dict[str, str] = {
-    "居民": "resident", "联户长": "micro", "微网格员": "micro", "网格员": "worker",
-    "网格长": "leader", "综治中心": "center", "部门": "department", "管理员": "admin",
-}  # fmt: skip
+from vocab import PERSON_ROLES
+from vocab.labels import ROLE_BY_WORD, ROLE_LABELS
+
+#: role code → its name in an audience (``对象：网格员、居民``)
+ROLE_NAMES: dict[str, str] = {role.value: ROLE_LABELS[role] for role in PERSON_ROLES}
+#: a word typed after 对象: → role code (labels and aliases such as 微网格员)
+ROLE_WORDS: dict[str, str] = {word: role.value for word, role in ROLE_BY_WORD.items()}
 WHOLE_TOWNSHIP_WORDS = ("全街道", "全镇", "全乡", "全部", "全体")
 URGENT_WORD = "紧急"
 

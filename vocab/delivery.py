@@ -1,0 +1,79 @@
+"""The states of the way in and the way out: inbox rows, outbox rows, notices and their runs,
+and the marks the SLA sweep leaves."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class MessageChannel(StrEnum):
+    """The door a message came in by (and the door a ticket's reporter is answered by)."""
+
+    APP = "app"  # the self-built app's XML callback (1:1)
+    AIBOT = "aibot"  # the smart bot's JSON callback (group @-mentions and 1:1)
+
+
+class InboxStatus(StrEnum):
+    """An inbound row: recorded by the callback, then routed once by the inbox processor."""
+
+    RECEIVED = "received"
+    DONE = "done"
+    ERROR = "error"
+
+
+class OutboxChannel(StrEnum):
+    """The WeCom door an outgoing message leaves by."""
+
+    APP = "app"  # message/send to user ids
+    APPCHAT = "appchat"  # appchat/send to a chat the app created
+    WEBHOOK = "webhook"  # a group robot's webhook key
+    RESPONSE_URL = "response_url"  # the smart bot's reply URL
+
+
+class OutboxStatus(StrEnum):
+    """An outgoing row: pending until sent, failed (retried later), dead or cancelled."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    DEAD = "dead"  # gave up: out of attempts or refused for good
+    CANCELLED = "cancelled"  # its notice was cancelled before it went out
+
+
+class NoticeStatus(StrEnum):
+    """A township notice: active until its last run has fired, or cancelled."""
+
+    ACTIVE = "active"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class ScheduleKind(StrEnum):
+    """When a notice is sent: now, once at a time, on a cron schedule, or never (reminders only)."""
+
+    NOW = "now"
+    ONCE = "once"
+    CRON = "cron"
+    NONE = "none"  # a deadline with reminders and no send of its own
+
+
+class NoticeSource(StrEnum):
+    """Where a notice was written."""
+
+    CHAT = "chat"
+    CLI = "cli"
+    API = "api"
+
+
+class RunKind(StrEnum):
+    """One firing of a notice: its send, or a reminder before its deadline."""
+
+    SEND = "send"
+    REMIND = "remind"
+
+
+class MarkKind(StrEnum):
+    """What an SLA clock mark stands for: a reminder sent, or an overdue stage handled."""
+
+    REMIND = "remind"
+    OVERDUE = "overdue"
