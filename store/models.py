@@ -9,6 +9,9 @@ Tables, by the part of the product that owns their meaning:
 * cases: ``Ticket`` and ``TicketEvent`` (the audit trail of every transition);
 * the way out: ``OutboxMessage`` (every outgoing message, written in the same transaction as the
   change that caused it) and ``AccessToken`` (WeCom's token, shared between processes).
+
+Closed vocabularies (roles, statuses, levels, tiers, ratings, channels) are ``vocab`` enums in
+columns the database checks (``store.vocabulary``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    MetaData,
     String,
     Text,
     UniqueConstraint,
@@ -30,11 +34,31 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from store.clock import UTCDateTime, utcnow
+from store.vocabulary import checked_column, vocabulary_column
+from vocab import (
+    PERSON_ROLES,
+    STAFF_ROLES,
+    TRAIL_ACTIONS,
+    GridLevel,
+    InboxStatus,
+    Level,
+    MessageChannel,
+    OutboxChannel,
+    OutboxStatus,
+    Rating,
+    Role,
+    Status,
+    Tier,
+)
+
+#: Index names as SQLAlchemy makes them; CHECK constraints named after their table and column.
+NAMING = {"ix": "ix_%(column_0_label)s", "ck": "ck_%(table_name)s_%(constraint_name)s"}
 
 
 class Base(DeclarativeBase):
     """Declarative base for every GridBot table."""
 
+    metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON}
 
 
@@ -51,7 +75,7 @@ class Grid(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(128))
-    level: Mapped[str] = mapped_column(String(16))  # county|township|village|grid|micro
+    level: Mapped[GridLevel] = vocabulary_column("level", GridLevel)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"), index=True)
 
     parent: Mapped[Grid | None] = relationship(remote_side=[id], back_populates="children")
@@ -67,7 +91,8 @@ class Person(Base):
     userid: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(64), default="")
     phone: Mapped[str | None] = mapped_column(String(32))
-    role: Mapped[str] = mapped_column(String(16), default="resident")
+    role: Mapped[Role] = vocabulary_column("role", Role, values=PERSON_ROLES,
+                                           default=Role.RESIDENT)
     # A resident's home grid (or micro-grid); staff have memberships instead.
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"), index=True)
     department: Mapped[str | None] = mapped_column(String(64))
@@ -78,7 +103,7 @@ class Person(Base):
 
 
 class Membership(Base):
-    """A staff member's duty on a grid node: micro, worker, leader, center, department."""
+    """A staff member's duty on a grid node: micro, worker, leader, center, county, department."""
 
     __tablename__ = "memberships"
     __table_args__ = (UniqueConstraint("person_id", "grid_id", "role"),)
@@ -86,7 +111,7 @@ class Membership(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id"), index=True)
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[Role] = vocabulary_column("role", Role, values=STAFF_ROLES)
 
     person: Mapped[Person] = relationship(back_populates="memberships")
     grid: Mapped[Grid] = relationship()
@@ -125,13 +150,14 @@ class InboundMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedup_key: Mapped[str] = mapped_column(String(128), unique=True)
-    channel: Mapped[str] = mapped_column(String(16))  # app|aibot
+    channel: Mapped[MessageChannel] = vocabulary_column("channel", MessageChannel)
     sender: Mapped[str] = mapped_column(String(64), index=True)
     chat_id: Mapped[str | None] = mapped_column(String(128))
     kind: Mapped[str] = mapped_column(String(32))  # text|image|voice|location|link|event:…
     text: Mapped[str] = mapped_column(Text, default="")
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the normalised message
-    status: Mapped[str] = mapped_column(String(16), default="received")  # received|done|error
+    status: Mapped[InboxStatus] = vocabulary_column("status", InboxStatus,
+                                                    default=InboxStatus.RECEIVED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_by: Mapped[str | None] = mapped_column(String(64))
     locked_until: Mapped[datetime | None]
@@ -160,10 +186,11 @@ class Ticket(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)  # the short number used in chat: #12
-    status: Mapped[str] = mapped_column(String(16), default="created", index=True)
+    status: Mapped[Status] = vocabulary_column("status", Status, default=Status.CREATED,
+                                               index=True)
     category: Mapped[str] = mapped_column(String(32))
     second_category: Mapped[str | None] = mapped_column(String(32))
-    tier: Mapped[str] = mapped_column(String(16), default="general")  # easy|general|hard
+    tier: Mapped[Tier] = vocabulary_column("tier", Tier, default=Tier.GENERAL)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     department: Mapped[str | None] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
@@ -173,14 +200,15 @@ class Ticket(Base):
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"), index=True)
     reporter_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     chat_id: Mapped[str | None] = mapped_column(String(128))  # where it was reported
-    channel: Mapped[str] = mapped_column(String(16), default="app")
+    channel: Mapped[MessageChannel] = vocabulary_column("channel", MessageChannel,
+                                                        default=MessageChannel.APP)
     reply_to: Mapped[dict[str, Any]] = mapped_column(default=dict)  # how to reach the reporter
     source_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
 
     # Who handles it now, and at which level of the ladder (micro|worker|leader|center|county).
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
-    level: Mapped[str] = mapped_column(String(16), default="worker")
-    resolved_level: Mapped[str | None] = mapped_column(String(16))
+    level: Mapped[Level] = vocabulary_column("level", Level, default=Level.WORKER)
+    resolved_level: Mapped[Level | None] = vocabulary_column("resolved_level", Level)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -193,7 +221,7 @@ class Ticket(Base):
     resolve_due: Mapped[datetime | None]
     deadlines_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
 
-    rating: Mapped[str | None] = mapped_column(String(16))  # satisfied|average|unsatisfied|unrated
+    rating: Mapped[Rating | None] = vocabulary_column("rating", Rating)
     rating_comment: Mapped[str | None] = mapped_column(Text)
 
     grid: Mapped[Grid | None] = relationship()
@@ -212,9 +240,9 @@ class TicketEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))  # None: the bot
-    action: Mapped[str] = mapped_column(String(32))
-    from_status: Mapped[str | None] = mapped_column(String(16))
-    to_status: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str] = checked_column("action", TRAIL_ACTIONS, length=32)
+    from_status: Mapped[Status | None] = vocabulary_column("from_status", Status)
+    to_status: Mapped[Status | None] = vocabulary_column("to_status", Status)
     source_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
     note: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -248,12 +276,13 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(160), unique=True)
-    channel: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[OutboxChannel] = vocabulary_column("channel", OutboxChannel)
     target: Mapped[str] = mapped_column(Text)
     msgtype: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sent|failed|dead
+    status: Mapped[OutboxStatus] = vocabulary_column("status", OutboxStatus,
+                                                     default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -32,6 +32,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from store.clock import utcnow
 from store.models import Base
+from store.vocabulary import vocabulary_column
+from vocab import NoticeSource, NoticeStatus, RunKind, ScheduleKind
 
 
 class Notice(Base):
@@ -44,7 +46,8 @@ class Notice(Base):
     body: Mapped[str] = mapped_column(Text, default="")  # markdown
     # {"grids": [codes], "roles": [...], "chats": [chat ids], "users": [user ids]}
     audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    schedule_kind: Mapped[str] = mapped_column(String(8), default="now")  # now|once|cron
+    schedule_kind: Mapped[ScheduleKind] = vocabulary_column(
+        "schedule_kind", ScheduleKind, length=8, default=ScheduleKind.NOW)
     run_at: Mapped[datetime | None]  # now/once: when to send
     cron: Mapped[str | None] = mapped_column(String(64))  # crontab, township time zone
     schedule_text: Mapped[str] = mapped_column(String(64), default="")  # "每周一 09:00"
@@ -52,8 +55,10 @@ class Notice(Base):
     reminder_offsets: Mapped[list[int]] = mapped_column(JSON, default=list)  # working days
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     author: Mapped[str] = mapped_column(String(64))  # user id, or "api:<name>" / "cli"
-    source: Mapped[str] = mapped_column(String(8), default="chat")  # chat|cli|api
-    status: Mapped[str] = mapped_column(String(12), default="active", index=True)
+    source: Mapped[NoticeSource] = vocabulary_column("source", NoticeSource, length=8,
+                                                     default=NoticeSource.CHAT)
+    status: Mapped[NoticeStatus] = vocabulary_column("status", NoticeStatus, length=12,
+                                                     default=NoticeStatus.ACTIVE, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     cancelled_at: Mapped[datetime | None]
     last_fired_at: Mapped[datetime | None]
@@ -72,7 +77,7 @@ class NoticeRun(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"), index=True)
     run_key: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(8))  # send|remind
+    kind: Mapped[RunKind] = vocabulary_column("kind", RunKind, length=8)
     scheduled_for: Mapped[datetime]  # the slot, before quiet-hours deferral
     deliver_at: Mapped[datetime]  # after deferral
     fired_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.clock import utcnow
 from store.models import Base
+from store.vocabulary import vocabulary_column
+from vocab import MarkKind, Stage
 
 
 class ClockMark(Base):
@@ -26,7 +28,7 @@ class ClockMark(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
-    stage: Mapped[str] = mapped_column(String(16))  # dispatch|accept|resolve|rating
-    kind: Mapped[str] = mapped_column(String(16))  # remind|overdue
+    stage: Mapped[Stage] = vocabulary_column("stage", Stage)
+    kind: Mapped[MarkKind] = vocabulary_column("kind", MarkKind)
     due_at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -20,11 +20,12 @@ def run_migrations_offline() -> None:
 
 def run_migrations_online() -> None:
     from store.db import make_engine
+    from store.migrate import migration_connection
 
     connectable = config.attributes.get("connection")
     if connectable is None:
         engine = make_engine(config.get_main_option("sqlalchemy.url"))
-        with engine.connect() as connection:
+        with migration_connection(engine) as connection:
             _run(connection)
         engine.dispose()
     else:
