@@ -19,9 +19,10 @@ from datetime import datetime
 from cases import wording as core_texts
 from cases.kpi import LEVELS, KpiReport, KpiRow, kpi_rows
 from cases.ladder import Level
+from cases.model import Role
 from cli.common import settings_from
 
-SCOPES = {"grid": "按网格", "worker": "按网格员", "total": "合计"}
+SCOPES = {"grid": "按网格", "worker": f"按{core_texts.ROLE_LABELS[Role.WORKER]}", "total": "合计"}
 HEADERS = ["范围", "排名", "名称", "工单数", "按时接单率", "按时办结率", "办结率", "满意率",
            "未评价", *(f"{core_texts.LEVEL_LABELS[Level(level)]}办结占比" for level in LEVELS)]
 

@@ -13,7 +13,7 @@ class Role(StrEnum):
     """
 
     RESIDENT = "resident"  # 居民: reports, checks, rates
-    MICRO = "micro"  # 联户长 (微网格员): a micro-grid of ten to thirty households
+    MICRO = "micro"  # 联户长: leads a micro-grid (十户联防) of ten to thirty households
     WORKER = "worker"  # 网格员: handles dispatched tickets for one or more grids
     LEADER = "leader"  # 网格长: hard cases and escalations from workers
     CENTER = "center"  # 综治中心 of the township: triage, escalations, broadcasts

@@ -12,7 +12,7 @@ from vocab.labels import ROLE_BY_WORD, ROLE_LABELS
 
 #: role code → its name in an audience (``对象：网格员、居民``)
 ROLE_NAMES: dict[str, str] = {role.value: ROLE_LABELS[role] for role in PERSON_ROLES}
-#: a word typed after 对象: → role code (labels and aliases such as 微网格员)
+#: a word typed after 对象: → role code (labels, and the aliases vocab.labels knows)
 ROLE_WORDS: dict[str, str] = {word: role.value for word, role in ROLE_BY_WORD.items()}
 WHOLE_TOWNSHIP_WORDS = ("全街道", "全镇", "全乡", "全部", "全体")
 URGENT_WORD = "紧急"
