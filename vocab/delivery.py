@@ -28,6 +28,7 @@ class OutboxChannel(StrEnum):
     APPCHAT = "appchat"  # appchat/send to a chat the app created
     WEBHOOK = "webhook"  # a group robot's webhook key
     RESPONSE_URL = "response_url"  # the smart bot's reply URL
+    CARD_UPDATE = "card_update"  # message/update_template_card: a clicked card's new state
 
 
 class OutboxStatus(StrEnum):

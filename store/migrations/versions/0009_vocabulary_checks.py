@@ -49,7 +49,7 @@ VOCABULARIES: dict[str, dict[str, tuple[str, ...]]] = {
         "status": ("active", "done", "cancelled"),
     },
     "outbox": {
-        "channel": ("app", "appchat", "webhook", "response_url"),
+        "channel": ("app", "appchat", "webhook", "response_url", "card_update"),
         "status": ("pending", "sent", "failed", "dead", "cancelled"),
     },
     "people": {
