@@ -94,7 +94,7 @@ def test_a_card_of_a_transferred_ticket_shows_the_new_handler(bot):
     number, dispatch = _reported(bot)
     bot.say_to_app("lijuan", f"转派 {number} 周大妈")
     bot.deliver()
-    assert bot.received("lijuan")[-1] == f"工单 #{number} 已转派给微网格员周大妈。"
+    assert bot.received("lijuan")[-1] == f"工单 #{number} 已转派给联户长周大妈。"
     before = len(bot.received("lijuan"))
 
     _press(bot, "lijuan", dispatch, "接单")  # the old card, still live on her phone
