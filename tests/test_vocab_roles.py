@@ -9,9 +9,9 @@ import re
 import pytest
 import yaml
 
-from cases import texts as core_texts
+from cases import wording as core_texts
 from cases.permissions import RULES
-from handlers import notice_texts
+from notify.wording import notices as notice_texts
 from settings import ConfigError, parse_settings
 from tests.conftest import CONFIG, ROOT
 from vocab import LADDER, PERSON_ROLES, STAFF_ROLES, Level, Role

@@ -17,7 +17,7 @@ from store.clock import utcnow
 from store.db import make_engine, make_session_factory, transaction
 from store.migrate import upgrade
 from store.models import Base, Grid, InboundMessage, Membership, Person, Ticket, TicketEvent
-from store.notices import Notice, NoticeRun
+from store.notice_models import Notice, NoticeRun
 from store.outbox import enqueue
 from store.sla import ClockMark
 from vocab import GridLevel, Role, Stage, Status

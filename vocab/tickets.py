@@ -1,7 +1,7 @@
 """Where a ticket stands and what is done to it: the 六单 vocabulary of the domain core.
 
 ``cases`` gives these their rules (the state machine, the permission matrix, the ladder);
-``cases.texts`` gives the statuses, actions and ratings their Chinese words.
+``cases.wording`` gives the statuses, actions and ratings their Chinese words.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """closed vocabularies: CHECK constraints on every role, status, level, tier, rating, channel
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-11-30 05:30:00
 
 Each column keeps its VARCHAR and its plain string values; the database now refuses any other
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
