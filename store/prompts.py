@@ -12,14 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     Boolean,
-    CheckConstraint,
     ForeignKey,
-    String,
     UniqueConstraint,
     delete,
     select,
@@ -29,13 +26,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from store.clock import utcnow
 from store.models import Base
-
-
-class PromptKind(StrEnum):
-    """What the person was asked."""
-
-    RATING = "rating"  # 评单: 1 满意 / 2 一般 / 3 不满意 for ``ticket_id``
-    CHOICE = "choice"  # which of ``data["tickets"]`` an answer (``data["rating"]``) is for
+from store.vocabulary import vocabulary_column
+from vocab import PromptKind
 
 
 class PendingPrompt(Base):
@@ -44,12 +36,12 @@ class PendingPrompt(Base):
     __tablename__ = "pending_prompts"
     __table_args__ = (
         UniqueConstraint("person_id", "kind", "ticket_id"),
-        CheckConstraint("kind IN ('rating', 'choice')", name="ck_pending_prompts_kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))
+    # rating: for ``ticket_id``; choice: which of ``data["tickets"]`` ``data["rating"]`` is for
+    kind: Mapped[PromptKind] = vocabulary_column("kind", PromptKind)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # The bot asked again once after a reply it could not read; it does not nag twice.

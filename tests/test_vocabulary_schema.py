@@ -19,8 +19,9 @@ from store.migrate import upgrade
 from store.models import Base, Grid, InboundMessage, Membership, Person, Ticket, TicketEvent
 from store.notice_models import Notice, NoticeRun
 from store.outbox import enqueue
+from store.prompts import PendingPrompt
 from store.sla import ClockMark
-from vocab import GridLevel, Role, Stage, Status
+from vocab import GridLevel, PromptKind, Role, Stage, Status
 
 
 def _words(sql: str) -> set[str]:
@@ -95,6 +96,8 @@ def filled(engine):
                               scheduled_for=now, deliver_at=now + timedelta(minutes=1)))
         enqueue(session, key="o1", channel="app", target="zhangsan", msgtype="text",
                 payload={"text": {"content": "hi"}})
+        session.add(PendingPrompt(person_id=person.id, kind=PromptKind.RATING,
+                                  ticket_id=ticket.id, expires_at=now + timedelta(days=7)))
     return engine
 
 

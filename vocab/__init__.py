@@ -18,7 +18,7 @@ from vocab.delivery import (
     RunKind,
     ScheduleKind,
 )
-from vocab.people import PERSON_ROLES, STAFF_ROLES, GridLevel, Role
+from vocab.people import PERSON_ROLES, STAFF_ROLES, GridLevel, PromptKind, Role
 from vocab.tickets import (
     FINAL_STATUSES,
     LADDER,
@@ -37,6 +37,7 @@ __all__ = [
     "LADDER",
     "OPEN_STATUSES",
     "PERSON_ROLES",
+    "PromptKind",
     "STAFF_ROLES",
     "TRAIL_ACTIONS",
     "Action",

@@ -37,3 +37,10 @@ class GridLevel(StrEnum):
     VILLAGE = "village"  # 村/社区
     GRID = "grid"  # 网格
     MICRO = "micro"  # 微网格/联防组
+
+
+class PromptKind(StrEnum):
+    """What the bot asked a person and still waits an answer to (``store.prompts``)."""
+
+    RATING = "rating"  # 评单: 1 满意 / 2 一般 / 3 不满意 for one ticket
+    CHOICE = "choice"  # which of their tickets an answer is for

@@ -35,7 +35,7 @@ def upgrade() -> None:
         sa.Column("reprompted", sa.Boolean(), nullable=False),
         sa.Column("created_at", store.clock.UTCDateTime(), nullable=False),
         sa.Column("expires_at", store.clock.UTCDateTime(), nullable=False),
-        sa.CheckConstraint("kind IN ('rating', 'choice')", name="ck_pending_prompts_kind"),
+        sa.CheckConstraint("kind IN ('rating', 'choice')", name=op.f("ck_pending_prompts_kind")),
         sa.ForeignKeyConstraint(["person_id"], ["people.id"]),
         sa.ForeignKeyConstraint(["ticket_id"], ["tickets.id"]),
         sa.PrimaryKeyConstraint("id"),
