@@ -1,5 +1,10 @@
 """The classifier: chatter filter, weighted keyword/phrase scoring, negation, urgency, FAQ.
 
+What a message is (``Classification.kind``): ``chatter`` (收到, 👍, greetings), ``closing`` (a
+remark that closes a matter: 水管修好了，谢谢你们), ``faq`` (a policy question the FAQ answers),
+``unclear`` (no category and no request cue: nobody is asked to do anything), or ``request`` (a
+ticket). A request no category reaches is ``other`` and ``unsure``: the centre classifies it.
+
 Everything that can be precomputed is built once in :class:`Classifier` (token and substring
 dictionaries over all rule terms); ``classify`` then does one jieba segmentation and one
 sliding-window dictionary scan of the text, no regex compiles and no per-category loops over terms.
@@ -33,14 +38,15 @@ _CLAUSE = frozenset("，。！？；,.!?;\n\r、 \t…~～")
 _EXPLAIN_TERMS = 12  # terms per category kept in an explanation
 _CHATTER_SCAN = 40  # longer messages are never searched for chatter terms
 _HAN_OR_ALNUM = re.compile(r"[\u4E00-\u9FFFa-zA-Z0-9]")
+_NOT_BEFORE = frozenset("没未不")  # 没修好了 / 未解决 / 不好了 are no "fixed" remarks
 
 
 @dataclass(frozen=True)
 class Classification:
     """What the classifier decided about one message, with its explanation."""
 
-    kind: str  # "chatter" | "request" | "faq"
-    category: str  # code; "other" below threshold; "" for chatter / faq
+    kind: str  # "chatter" | "closing" | "unclear" | "faq" | "request"
+    category: str  # code; "other" below threshold; "" unless a request
     second_category: str | None
     score: float
     urgent: bool
@@ -49,12 +55,22 @@ class Classification:
     department: str | None
     faq: FaqAnswer | None
     explanation: dict[str, Any] = field(default_factory=dict)
+    unsure: bool = False  # a request no category reached: the centre decides what it is
+
+    @property
+    def opens_ticket(self) -> bool:
+        """Whether this message should become a ticket."""
+        return self.kind == "request"
 
     def explain_text(self) -> str:
         """Short Chinese explanation for staff: "市政设施 3.5：下水道(+2.0) 堵(+1.5)"."""
         ex = self.explanation
         if self.kind == "chatter":
             return texts.CHATTER
+        if self.kind == "closing":
+            return texts.CLOSING
+        if self.kind == "unclear":
+            return texts.UNCLEAR
         if self.kind == "faq" and self.faq:
             return f"{texts.FAQ}：{self.faq.question}"
         names: dict[str, str] = ex.get("names", {})
@@ -68,7 +84,7 @@ class Classification:
             score = ex.get("scores", {}).get(code, 0.0)
             prefix = texts.SECOND if code == self.second_category else ""
             parts.append(f"{prefix}{names.get(code, code)} {score:.1f}：{shown}")
-        if self.category == "other" and ex.get("below_threshold"):
+        if self.category == "other" and (ex.get("unsure") or ex.get("below_threshold")):
             parts.append(texts.BELOW_THRESHOLD)
         if ex.get("negated"):
             parts.append(f"{texts.NEGATED}：" + " ".join(ex["negated"]))
@@ -147,6 +163,10 @@ class Classifier:
         self._chatter_set = frozenset(rules.chatter_terms)
         self._chatter_del = {ord(ch): None for t in rules.chatter_terms for ch in t}
         self._max_leftover = rules.chatter_max_leftover
+        self._request_re = _alternation(rules.request_cues)
+        self._resolved_re = _alternation(rules.closing_resolved)
+        self._thanks_re = _alternation(rules.closing_thanks)
+        self._open_re = _alternation(rules.closing_open)
         self._window = rules.negation_window
 
     # -- helpers -------------------------------------------------------------------------------
@@ -176,6 +196,25 @@ class Classifier:
                 if not s:
                     break
         return s
+
+    def has_request_cue(self, text: str) -> bool:
+        """The message asks for something (麻烦, 能不能, 吗 …); always true without request cues."""
+        return not self.rules.request_cues or self._request_re.search(text) is not None
+
+    def _resolved(self, text: str) -> bool:
+        """A "fixed" remark (修好了) not right after a negation (没修好了 is no such remark)."""
+        for m in self._resolved_re.finditer(text):
+            if text[max(0, m.start() - 1):m.start()] not in _NOT_BEFORE:
+                return True
+        return False
+
+    def _closing(self, text: str, below: bool) -> bool:
+        """A remark that closes a matter: fixed-and-thanks, or thanks with nothing asked."""
+        if self._open_re.search(text) is not None:
+            return False
+        if self._resolved(text):
+            return True
+        return below and self._thanks_re.search(text) is not None and not self._request_re.search(text)
 
     def _negated(self, text: str, start: int, cue_ends: list[int]) -> bool:
         for e in cue_ends:
@@ -308,11 +347,16 @@ class Classifier:
                     and self._codes[r] != "other"):
                 second = r
 
+        if not urgent and self._closing(text, below):
+            return self._quiet_result("closing")
+
         # FAQ: a question that matches an entry, not a report that needs someone to act
         faq_hit = None
         if (self.faq is not None and not urgent and self.faq.is_question(text)
                 and not self.faq.wants_help(text)):
             faq_hit = self.faq.match(text)
+        if faq_hit is None and below and not urgent and not self.has_request_cue(text):
+            return self._quiet_result("unclear")
 
         # explanation: scores of every category that scored, terms of the leading ones
         shown = [c for c in order[:3] if scores[c] > -math.inf]
@@ -345,11 +389,13 @@ class Classifier:
         if below:
             other = self.rules.category("other")
             explanation["names"]["other"] = self.category_name("other")
+            explanation["unsure"] = True
             return Classification(
                 kind="request", category="other", second_category=None,
                 score=round(max(best_score, 0.0), 3), urgent=bool(urgent),
                 urgent_terms=tuple(urgent), tier=other.tier if other else "general",
-                department=other.department if other else None, faq=None, explanation=explanation)
+                department=other.department if other else None, faq=None, explanation=explanation,
+                unsure=True)
 
         cat = self.rules.categories[best]
         tier_i = TIERS.index(cat.tier)
@@ -363,9 +409,21 @@ class Classifier:
             tier=TIERS[tier_i], department=cat.department, faq=None, explanation=explanation)
 
     def _chatter_result(self, text: str) -> Classification:
-        return Classification(kind="chatter", category="", second_category=None, score=0.0,
+        return self._quiet_result("chatter")
+
+    @staticmethod
+    def _quiet_result(kind: str) -> Classification:
+        """A message that opens no ticket: chatter, a closing remark, or nothing asked."""
+        return Classification(kind=kind, category="", second_category=None, score=0.0,
                               urgent=False, urgent_terms=(), tier="easy", department=None, faq=None,
-                              explanation={"chatter": True})
+                              explanation={kind: True})
+
+
+def _alternation(terms: tuple[str, ...]) -> re.Pattern[str]:
+    """One compiled search for any of ``terms`` (longest first); matches nothing when empty."""
+    if not terms:
+        return re.compile(r"(?!x)x")
+    return re.compile("|".join(re.escape(t) for t in sorted(set(terms), key=len, reverse=True)))
 
 
 _CACHE: dict[tuple[Any, ...], Classifier] = {}

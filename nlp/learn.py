@@ -304,5 +304,7 @@ def learn_rules(rows: list[tuple[str, str]], segmenter: Segmenter, cfg: LearnCon
     if base is not None:
         rules = replace(rules, negation_cues=base.negation_cues, negation_window=base.negation_window,
                         chatter_terms=base.chatter_terms, chatter_max_leftover=base.chatter_max_leftover,
-                        urgent_terms=base.urgent_terms)
+                        urgent_terms=base.urgent_terms, request_cues=base.request_cues,
+                        closing_resolved=base.closing_resolved, closing_thanks=base.closing_thanks,
+                        closing_open=base.closing_open)
     return rules, report

@@ -11,6 +11,13 @@ One YAML format serves hand-written township rules and rules learned by ``rules 
     negation: {window: 2, cues: [不是, 没有, 没]}
     chatter: {terms: [收到, 好的], max_leftover: 2}
     urgent: {terms: [着火, 煤气泄漏]}
+    request_cues: [麻烦, 帮忙, 能不能, 吗]   # optional: below threshold, a message with none of
+                            # these opens no ticket ("unclear"); with one it goes to the centre
+                            # as an unsure "other"; absent => every such message goes there
+    closing:                # optional: remarks that close a matter, never a ticket
+      resolved: [修好了, 解决了]   # "fixed" (not right after 没/未/不/还没)
+      thanks: [谢谢, 辛苦了]       # gratitude: closing when no category and no request cue
+      open: [还没, 又, 还是]       # the matter is still open: never a closing remark
     categories:
       - code: facility
         name: 市政设施
@@ -100,6 +107,10 @@ class RuleSet:
     chatter_terms: tuple[str, ...] = ()
     chatter_max_leftover: int = 2
     urgent_terms: tuple[str, ...] = ()
+    request_cues: tuple[str, ...] = ()
+    closing_resolved: tuple[str, ...] = ()
+    closing_thanks: tuple[str, ...] = ()
+    closing_open: tuple[str, ...] = ()
     source: str = ""
 
     def category(self, code: str) -> Category | None:
@@ -124,6 +135,11 @@ class RuleSet:
             "negation": {"window": self.negation_window, "cues": list(self.negation_cues)},
             "chatter": {"max_leftover": self.chatter_max_leftover, "terms": list(self.chatter_terms)},
             "urgent": {"terms": list(self.urgent_terms)},
+            **({"request_cues": list(self.request_cues)} if self.request_cues else {}),
+            **({"closing": {"resolved": list(self.closing_resolved),
+                            "thanks": list(self.closing_thanks),
+                            "open": list(self.closing_open)}}
+               if self.closing_resolved or self.closing_thanks else {}),
             "categories": [c.to_dict() for c in self.categories],
         }
 
@@ -236,7 +252,8 @@ def parse_rules(data: Any, source: str = "") -> RuleSet:
     neg = data.get("negation") or {}
     chat = data.get("chatter") or {}
     urg = data.get("urgent") or {}
-    for name, sec in (("negation", neg), ("chatter", chat), ("urgent", urg)):
+    closing = data.get("closing") or {}
+    for name, sec in (("negation", neg), ("chatter", chat), ("urgent", urg), ("closing", closing)):
         if not isinstance(sec, dict):
             raise RuleError("-", name, "must be a mapping")
     window = neg.get("window", 2)
@@ -256,6 +273,10 @@ def parse_rules(data: Any, source: str = "") -> RuleSet:
         chatter_terms=_terms(chat.get("terms"), "-", "chatter.terms"),
         chatter_max_leftover=leftover,
         urgent_terms=_terms(urg.get("terms"), "-", "urgent.terms"),
+        request_cues=_terms(data.get("request_cues"), "-", "request_cues"),
+        closing_resolved=_terms(closing.get("resolved"), "-", "closing.resolved"),
+        closing_thanks=_terms(closing.get("thanks"), "-", "closing.thanks"),
+        closing_open=_terms(closing.get("open"), "-", "closing.open"),
         source=source,
     )
 
