@@ -2,8 +2,8 @@
 
 What a message is (``Classification.kind``): ``chatter`` (收到, 👍, greetings), ``closing`` (a
 remark that closes a matter: 水管修好了，谢谢你们), ``faq`` (a policy question the FAQ answers),
-``unclear`` (no category and no request cue: nobody is asked to do anything), or ``request`` (a
-ticket). A request no category reaches is ``other`` and ``unsure``: the centre classifies it.
+``unclear`` (short, no category and no request cue: nobody is asked to do anything), or
+``request`` (a ticket). A request no category reaches is ``other`` and ``unsure``: the centre classifies it.
 
 Everything that can be precomputed is built once in :class:`Classifier` (token and substring
 dictionaries over all rule terms); ``classify`` then does one jieba segmentation and one
@@ -214,7 +214,10 @@ class Classifier:
             return False
         if self._resolved(text):
             return True
-        return below and self._thanks_re.search(text) is not None and not self._request_re.search(text)
+        if not below or self._thanks_re.search(text) is None:
+            return False
+        # 麻烦你了 thanks; it asks nothing: look for request cues outside the thanks
+        return self._request_re.search(self._thanks_re.sub("", text)) is None
 
     def _negated(self, text: str, start: int, cue_ends: list[int]) -> bool:
         for e in cue_ends:
@@ -355,7 +358,8 @@ class Classifier:
         if (self.faq is not None and not urgent and self.faq.is_question(text)
                 and not self.faq.wants_help(text)):
             faq_hit = self.faq.match(text)
-        if faq_hit is None and below and not urgent and not self.has_request_cue(text):
+        if (faq_hit is None and below and not urgent and not self.has_request_cue(text)
+                and len(_NOISE.sub("", text)) <= self.rules.unclear_max_chars):
             return self._quiet_result("unclear")
 
         # explanation: scores of every category that scored, terms of the leading ones

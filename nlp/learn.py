@@ -305,6 +305,7 @@ def learn_rules(rows: list[tuple[str, str]], segmenter: Segmenter, cfg: LearnCon
         rules = replace(rules, negation_cues=base.negation_cues, negation_window=base.negation_window,
                         chatter_terms=base.chatter_terms, chatter_max_leftover=base.chatter_max_leftover,
                         urgent_terms=base.urgent_terms, request_cues=base.request_cues,
+                        unclear_max_chars=base.unclear_max_chars,
                         closing_resolved=base.closing_resolved, closing_thanks=base.closing_thanks,
                         closing_open=base.closing_open)
     return rules, report

@@ -14,6 +14,7 @@ One YAML format serves hand-written township rules and rules learned by ``rules 
     request_cues: [麻烦, 帮忙, 能不能, 吗]   # optional: below threshold, a message with none of
                             # these opens no ticket ("unclear"); with one it goes to the centre
                             # as an unsure "other"; absent => every such message goes there
+    unclear_max_chars: 14   # ... but a longer message (letters/digits) always goes there
     closing:                # optional: remarks that close a matter, never a ticket
       resolved: [修好了, 解决了]   # "fixed" (not right after 没/未/不/还没)
       thanks: [谢谢, 辛苦了]       # gratitude: closing when no category and no request cue
@@ -108,6 +109,7 @@ class RuleSet:
     chatter_max_leftover: int = 2
     urgent_terms: tuple[str, ...] = ()
     request_cues: tuple[str, ...] = ()
+    unclear_max_chars: int = 14
     closing_resolved: tuple[str, ...] = ()
     closing_thanks: tuple[str, ...] = ()
     closing_open: tuple[str, ...] = ()
@@ -135,7 +137,8 @@ class RuleSet:
             "negation": {"window": self.negation_window, "cues": list(self.negation_cues)},
             "chatter": {"max_leftover": self.chatter_max_leftover, "terms": list(self.chatter_terms)},
             "urgent": {"terms": list(self.urgent_terms)},
-            **({"request_cues": list(self.request_cues)} if self.request_cues else {}),
+            **({"request_cues": list(self.request_cues), "unclear_max_chars": self.unclear_max_chars}
+               if self.request_cues else {}),
             **({"closing": {"resolved": list(self.closing_resolved),
                             "thanks": list(self.closing_thanks),
                             "open": list(self.closing_open)}}
@@ -262,6 +265,9 @@ def parse_rules(data: Any, source: str = "") -> RuleSet:
     leftover = chat.get("max_leftover", 2)
     if not isinstance(leftover, int) or isinstance(leftover, bool) or leftover < 0:
         raise RuleError("-", "chatter.max_leftover", "must be a non-negative integer")
+    unclear_max = data.get("unclear_max_chars", 14)
+    if not isinstance(unclear_max, int) or isinstance(unclear_max, bool) or unclear_max < 0:
+        raise RuleError("-", "unclear_max_chars", "must be a non-negative integer")
     return RuleSet(
         categories=tuple(cats),
         threshold=threshold,
@@ -274,6 +280,7 @@ def parse_rules(data: Any, source: str = "") -> RuleSet:
         chatter_max_leftover=leftover,
         urgent_terms=_terms(urg.get("terms"), "-", "urgent.terms"),
         request_cues=_terms(data.get("request_cues"), "-", "request_cues"),
+        unclear_max_chars=unclear_max,
         closing_resolved=_terms(closing.get("resolved"), "-", "closing.resolved"),
         closing_thanks=_terms(closing.get("thanks"), "-", "closing.thanks"),
         closing_open=_terms(closing.get("open"), "-", "closing.open"),
