@@ -1,9 +1,11 @@
 """What a resident's free text becomes: nothing (chatter), an FAQ answer, or a dispatched ticket.
 
-These handlers run after every command handler: a message that is no command is classified; in a
-group, chatter (收到, 好的, 👍 …) is ignored without a word; in a 1:1 chat it gets the greeting. A
-policy question gets its FAQ answer; a request opens a ticket (``cases.intake``), the resident is
-told its number and the deadline, and the handler gets a task card.
+These handlers run after every command handler: a message that is no command is classified. What
+opens no ticket gets no word in a group; in a 1:1 chat chatter (收到, 好的, 👍 …) gets the greeting,
+a closing remark (水管修好了，谢谢你们) a short "you're welcome", and a message that asks for nothing
+a hint on how to report. A policy question gets its FAQ answer; a request opens a ticket
+(``cases.intake``), the resident is told its number and the deadline, and the handler gets a task
+card (a request no category reached goes to the centre's triage, flagged unsure).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from vocab import STAFF_ROLES
 from vocab.labels import role_title
 
 HELP_WORDS = {"帮助", "help", "?", "？", "菜单", "怎么用", "使用说明", "/help", "/帮助"}
+#: what opens no ticket, and what a 1:1 chat answers to it (chatter: the greeting)
+QUIET_KINDS = {"chatter": "", "closing": texts.CLOSING_1TO1, "unclear": texts.REPORT_HINT}
 
 
 def help_text(ctx: Context) -> str:
@@ -72,12 +76,15 @@ def _free_text(ctx: Context) -> Classification:
 
 
 def _handle_free_text(ctx: Context, found: Classification) -> str:
-    if found.kind == "chatter":
+    if found.kind in QUIET_KINDS:
         if ctx.message.in_group:
-            return "ignored:chatter"
-        ctx.reply(texts.GREETING_1TO1.format(
-            bot=ctx.services.settings.aibot.name, township=ctx.services.settings.township))
-        return "greeted"
+            return f"ignored:{found.kind}"
+        if found.kind == "chatter":
+            ctx.reply(texts.GREETING_1TO1.format(
+                bot=ctx.services.settings.aibot.name, township=ctx.services.settings.township))
+            return "greeted"
+        ctx.reply(QUIET_KINDS[found.kind])
+        return f"hinted:{found.kind}"
     if found.kind == "faq" and found.faq is not None:
         ctx.reply(texts.FAQ_ANSWER.format(answer=found.faq.answer))
         return f"faq:{found.faq.id}"

@@ -111,9 +111,16 @@ def _handler_name(ticket: Ticket) -> str:
         return texts.NO_GRID
 
 
+def is_unsure(ticket: Ticket) -> bool:
+    """The classifier reached no category: the centre decides what the ticket is about."""
+    return bool((ticket.classification or {}).get("unsure"))
+
+
 def dispatch_card(ticket: Ticket, category_name: str, tz: tzinfo) -> dict:
     """The new task: 接单 and 详情 buttons, the deadline to accept."""
     title = texts.DISPATCH_CARD_URGENT_TITLE if ticket.urgent else texts.DISPATCH_CARD_TITLE
+    if is_unsure(ticket):
+        category_name += texts.UNSURE_MARK
     return _task_card(
         ticket, title.format(number=ticket.id, category=category_name), texts.CARD_ACCEPT_DUE,
         ticket.accept_due, tz, "dispatch",
