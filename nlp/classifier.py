@@ -413,7 +413,9 @@ class Classifier:
             tier=TIERS[tier_i], department=cat.department, faq=None, explanation=explanation)
 
     def _chatter_result(self, text: str) -> Classification:
-        return self._quiet_result("chatter")
+        """Chatter, or a closing remark when it says the matter is fixed (已经好了 辛苦了)."""
+        closing = self._resolved(text) and self._open_re.search(text) is None
+        return self._quiet_result("closing" if closing else "chatter")
 
     @staticmethod
     def _quiet_result(kind: str) -> Classification:
