@@ -3,7 +3,8 @@
 What a message is (``Classification.kind``): ``chatter`` (收到, 👍, greetings), ``closing`` (a
 remark that closes a matter: 水管修好了，谢谢你们), ``faq`` (a policy question the FAQ answers),
 ``unclear`` (short, no category and no request cue: nobody is asked to do anything), or
-``request`` (a ticket). A request no category reaches is ``other`` and ``unsure``: the centre classifies it.
+``request`` (a ticket). A request no category reaches is ``other`` and ``unsure``: the centre
+classifies it.
 
 Everything that can be precomputed is built once in :class:`Classifier` (token and substring
 dictionaries over all rule terms); ``classify`` then does one jieba segmentation and one
