@@ -136,7 +136,8 @@ def _answer_choice(choice: PendingPrompt, original: str, named: Ticket | None,
 
 
 def _chatter(ctx: Context) -> bool:
-    return ctx.services.classifier.classify(ctx.text).kind == "chatter"
+    """Chatter or a closing remark ("好的", "谢谢"): worth one re-prompt, never a ticket."""
+    return ctx.services.classifier.classify(ctx.text).kind in {"chatter", "closing"}
 
 
 def _handle(ctx: Context, answer: Answer) -> str:

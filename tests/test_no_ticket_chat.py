@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from handlers import texts
+from notify.wording import chat as texts
 
 CLOSING = ["水管修好了，谢谢你们", "已经好了 辛苦了", "路灯亮了，谢谢网格员", "谢谢你们这么快就来处理了",
            "麻烦你了哈", "问题已经解决了，谢谢"]
