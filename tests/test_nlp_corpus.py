@@ -8,8 +8,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from nlp.cli import DEFAULT_EVAL_DATA, add_commands
 
+from cli.rules import DEFAULT_EVAL_DATA, add_commands
 from nlp import load_classifier
 from nlp.classifier import DEFAULT_FAQ, DEFAULT_RULES, DEFAULT_USERDICT, Classifier
 from nlp.data import read_labelled
