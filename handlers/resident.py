@@ -14,7 +14,7 @@ from cases.intake import Request, open_ticket
 from handlers.base import Context, FunctionHandler, Handler
 from handlers.conversation import conversation_handlers
 from nlp import Classification, extract_location
-from notify.tickets import format_due, send_dispatch, send_urgent_alerts
+from notify.tickets import format_deadline, is_provisional, send_dispatch, send_urgent_alerts
 from notify.wording import chat as texts
 from notify.wording import tickets as ticket_texts
 from vocab import STAFF_ROLES
@@ -93,7 +93,7 @@ def _handle_free_text(ctx: Context, found: Classification) -> str:
 
 def _open_ticket(ctx: Context, found: Classification) -> str:
     services = ctx.services
-    tz = services.calendar.tz
+    calendar = services.calendar
     opened = open_ticket(
         ctx.session,
         settings=services.settings,
@@ -123,22 +123,25 @@ def _open_ticket(ctx: Context, found: Classification) -> str:
             number=opened.duplicate_of.id, own=ticket.id, category=category), ticket_id=ticket.id)
         return f"duplicate:{ticket.id}:{opened.duplicate_of.id}"
     if opened.handler is not None and not opened.triage:
+        shown = ticket.accept_due
         answer = texts.TICKET_ACCEPTED.format(
             number=ticket.id, category=category, handler=_handler_title(opened.handler.role,
                                                                         opened.handler.name),
-            accept_due=format_due(ticket.accept_due, tz),
+            accept_due=format_deadline(ticket, shown, calendar),
         )
     else:
+        shown = ticket.dispatch_due
         answer = texts.TICKET_ACCEPTED_TRIAGE.format(
-            number=ticket.id, category=category, dispatch_due=format_due(ticket.dispatch_due, tz)
+            number=ticket.id, category=category,
+            dispatch_due=format_deadline(ticket, shown, calendar),
         )
-    if ticket.deadlines_provisional:
+    if shown is not None and is_provisional(ticket, shown, calendar):
         answer += texts.TICKET_PROVISIONAL_SUFFIX
     if ticket.urgent:
         answer += texts.TICKET_URGENT_SUFFIX
     ctx.reply(answer, ticket_id=ticket.id, urgent=ticket.urgent)
     if opened.handler is not None:
-        send_dispatch(ctx.messenger, ticket, opened.handler, category, tz,
+        send_dispatch(ctx.messenger, ticket, opened.handler, category, calendar,
                       key=f"ticket:{ticket.id}:dispatch:1")
     if opened.leaders_to_alert:
         send_urgent_alerts(ctx.messenger, ticket, opened.leaders_to_alert, category,

@@ -18,7 +18,7 @@ from cases.service import Outcome, Workflow, active_stage, actor_for, load, view
 from handlers.base import CommandMatch, Context, normalise
 from nlp import Classification, mask_pii
 from notify.ticket_events import Announcer, title
-from notify.tickets import format_due
+from notify.tickets import format_deadline, format_time
 from notify.wording import tickets as T
 from store.models import Person, Ticket, TicketEvent
 from vocab import STAFF_ROLES
@@ -36,7 +36,7 @@ def workflow(ctx: Context) -> Workflow:
 
 def announcer(ctx: Context, ticket: Ticket) -> Announcer:
     name = ctx.services.classifier.category_name(ticket.category)
-    return Announcer(ctx.messenger, ctx.services.calendar.tz, name,
+    return Announcer(ctx.messenger, ctx.services.calendar, name,
                      rating_prompt_days=ctx.services.settings.conversation.rating_prompt_days)
 
 
@@ -119,7 +119,8 @@ def refused(outcome: Outcome | None) -> str:
 
 
 def due(ctx: Context, ticket: Ticket, column: str) -> str:
-    return format_due(getattr(ticket, column), ctx.services.calendar.tz)
+    """One of the ticket's deadlines (``accept_due`` …) in words, 暂定 when provisional."""
+    return format_deadline(ticket, getattr(ticket, column), ctx.services.calendar)
 
 
 def status_label(ticket: Ticket) -> str:
@@ -166,7 +167,7 @@ def events_text(ctx: Context, ticket: Ticket, limit: int = 8, masked: bool = Fal
         note = f"：{row.note[:60]}" if row.note and row.action != "create" else ""
         who = title(actor) if actor else T.SYSTEM_NAME
         lines.append(T.DETAIL_EVENT.format(
-            when=format_due(row.created_at, tz), who=who, action=label,
+            when=format_time(row.created_at, tz), who=who, action=label,
             note=mask_pii(note) if masked else note))
     return "\n".join(lines)
 
@@ -198,7 +199,7 @@ def resident_detail(ctx: Context, ticket: Ticket) -> str:
     if stage is not None:
         when = T.RESIDENT_DUE.format(
             label=T.DUE_LABELS[stage[0].value],
-            due=format_due(stage[2], ctx.services.calendar.tz))
+            due=format_deadline(ticket, stage[2], ctx.services.calendar))
     text = ticket.text if not ctx.message.in_group else mask_pii(ticket.text)
     return T.RESIDENT_DETAIL.format(
         number=ticket.id,

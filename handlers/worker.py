@@ -36,7 +36,7 @@ from handlers.tickets import (
     workflow,
 )
 from notify.ticket_events import title
-from notify.tickets import format_due, working_card
+from notify.tickets import format_deadline, working_card
 from notify.wording import tickets as T
 from store.models import Grid, Person, Ticket
 
@@ -56,7 +56,7 @@ def _accept(ctx: Context, match: CommandMatch) -> str:
     assert ticket is not None and outcome.event is not None
     category = ctx.services.classifier.category_name(ticket.category)
     ctx.messenger.card_to(ctx.person, key=f"ticket:{ticket.id}:working:{outcome.event.id}",
-                          card=working_card(ticket, category, ctx.services.calendar.tz),
+                          card=working_card(ticket, category, ctx.services.calendar),
                           ticket_id=ticket.id, urgent=ticket.urgent)
     return finish(ctx, outcome, T.DONE_ACCEPT.format(
         number=ticket.id, due=due(ctx, ticket, "resolve_due")))
@@ -147,7 +147,6 @@ def _tasks(ctx: Context, _match: CommandMatch) -> str:
     if not tickets:
         ctx.reply(T.TASKS_NONE)
         return "tasks:0"
-    tz = ctx.services.calendar.tz
     staged = []
     for ticket in tickets:
         stage = active_stage(ticket)
@@ -159,7 +158,7 @@ def _tasks(ctx: Context, _match: CommandMatch) -> str:
             number=ticket.id, category=ctx.services.classifier.category_name(ticket.category),
             status=status_label(ticket),
             label=T.DUE_LABELS[stage[0].value] if stage else "",
-            due=format_due(when, tz) if stage else "",
+            due=format_deadline(ticket, when, ctx.services.calendar) if stage else "",
             overdue=T.TASK_OVERDUE if stage and when <= ctx.now else ""))
     ctx.reply("\n".join(lines))
     return f"tasks:{len(staged)}"

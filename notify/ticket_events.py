@@ -10,18 +10,19 @@ confirmation is the chat handler's business, not this module's.
 
 from __future__ import annotations
 
-from datetime import timedelta, tzinfo
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cases import wording as core_texts
+from cases.calendar import WorkCalendar
 from cases.ladder import Level
 from cases.model import Action, Rating, Status
 from cases.service import Outcome
 from nlp import mask_pii
 from notify.messenger import Messenger
-from notify.tickets import format_due, send_dispatch
+from notify.tickets import Handover, HandoverKind, format_deadline, send_dispatch
 from notify.wording import tickets as texts
 from settings.model import ConversationSettings
 from store import prompts
@@ -47,12 +48,15 @@ def level_label(level: str) -> str:
 class Announcer:
     """Writes the notifications of one outcome into the outbox of the current transaction."""
 
-    def __init__(self, messenger: Messenger, tz: tzinfo, category_name: str, *,
+    def __init__(self, messenger: Messenger, calendar: WorkCalendar, category_name: str, *,
                  rating_prompt_days: int = ConversationSettings.rating_prompt_days) -> None:
         self.messenger = messenger
-        self.tz = tz
+        self.calendar = calendar
         self.category_name = category_name
         self.rating_prompt_ttl = timedelta(days=rating_prompt_days)
+
+    def due(self, ticket: Ticket, column: str) -> str:
+        return format_deadline(ticket, getattr(ticket, column), self.calendar)
 
     def _key(self, outcome: Outcome, tag: str, person: Person) -> str:
         event_id = outcome.event.id if outcome.event is not None else 0
@@ -66,11 +70,12 @@ class Announcer:
         self.messenger.text_to(person, key=self._key(outcome, tag, person), text=text,
                                ticket_id=outcome.ticket.id, urgent=urgent)
 
-    def _card(self, outcome: Outcome, person: Person | None) -> None:
+    def _card(self, outcome: Outcome, person: Person | None,
+              handover: Handover | None = None) -> None:
         if person is None or outcome.ticket is None:
             return
-        send_dispatch(self.messenger, outcome.ticket, person, self.category_name, self.tz,
-                      key=self._key(outcome, "card", person))
+        send_dispatch(self.messenger, outcome.ticket, person, self.category_name, self.calendar,
+                      key=self._key(outcome, "card", person), handover=handover)
 
     def resident(self, outcome: Outcome, text: str) -> None:
         assert outcome.ticket is not None
@@ -88,7 +93,7 @@ class Announcer:
         handler = ticket.assignee
         if action is Action.ACCEPT:
             self.resident(outcome, texts.TO_RESIDENT_ACCEPTED.format(
-                number=n, handler=title(handler), due=format_due(ticket.resolve_due, self.tz)))
+                number=n, handler=title(handler), due=self.due(ticket, "resolve_due")))
         elif action is Action.PROGRESS:
             self.resident(outcome, texts.TO_RESIDENT_PROGRESS.format(
                 number=n, handler=title(actor), note=note))
@@ -113,7 +118,7 @@ class Announcer:
             template = (texts.TO_RESIDENT_TRANSFERRED if action is Action.TRANSFER
                         else texts.TO_RESIDENT_DISPATCHED)
             self.resident(outcome, template.format(
-                number=n, handler=title(handler), due=format_due(ticket.accept_due, self.tz)))
+                number=n, handler=title(handler), due=self.due(ticket, "accept_due")))
         elif action is Action.RETURN:
             session = self.messenger.session
             for person in people_with_role(session, "center"):
@@ -141,9 +146,11 @@ class Announcer:
         ticket = outcome.ticket
         assert ticket is not None
         n, handler, level = ticket.id, ticket.assignee, level_label(ticket.level)
-        self._card(outcome, handler)
+        came_from = self._from_level(outcome)
+        self._card(outcome, handler, Handover(HandoverKind.ESCALATED, came_from, reason))
         self._tell(outcome, "new", handler, texts.TO_HANDLER_ESCALATED.format(
-            number=n, source=source, reason=reason), urgent=ticket.urgent)
+            number=n, source=source, level=came_from, reason=reason,
+            due=self.due(ticket, "accept_due")), urgent=ticket.urgent)
         previous = outcome.previous_assignee
         if previous is not None and (handler is None or previous.id != handler.id):
             self._tell(outcome, "previous", previous, texts.TO_PREVIOUS_ESCALATED.format(
@@ -164,13 +171,21 @@ class Announcer:
                 number=n, rating=label, comment=extra))
             return
         handler = ticket.assignee
-        self._card(outcome, handler)
+        came_from = self._from_level(outcome)
+        self._card(outcome, handler, Handover(HandoverKind.REOPENED, came_from, comment))
         self._tell(outcome, "new", handler, texts.TO_HANDLER_REOPENED.format(
-            number=n, comment=comment or "—"))
+            number=n, level=came_from, comment=comment or texts.NO_COMMENT,
+            due=self.due(ticket, "accept_due")))
         previous = outcome.previous_assignee
         if previous is not None and (handler is None or previous.id != handler.id):
             self._tell(outcome, "previous", previous, texts.TO_HANDLER_RATED.format(
                 number=n, rating=label, comment=extra))
+
+    @staticmethod
+    def _from_level(outcome: Outcome) -> str:
+        """The label of the ladder level the ticket was at before this event."""
+        assert outcome.event is not None
+        return level_label(str((outcome.event.data or {}).get("from_level", "")))
 
     def _duplicates_resolved(self, outcome: Outcome, note: str) -> None:
         ticket = outcome.ticket

@@ -1,12 +1,16 @@
-"""Render ticket happenings as WeCom messages: task cards (new, accepted), what a clicked card
-should say once its ticket has moved on, and urgent alerts."""
+"""Render ticket happenings as WeCom messages: task cards (new, reopened, escalated, accepted),
+what a clicked card should say once its ticket has moved on, urgent alerts, and every deadline
+anyone is shown (:func:`format_deadline`, 暂定 included)."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from enum import StrEnum
 
 from cases import wording as core_texts
+from cases.calendar import WorkCalendar
 from cases.ladder import Level
 from cases.model import Action, Status
 from nlp import mask_pii
@@ -17,8 +21,9 @@ from store.models import Person, Ticket
 _TASK_ID = re.compile(r"^ticket-(?P<number>\d{1,18})-(?:dispatch|working)-(?:\d+-)?\d+$")
 
 
-def format_due(when: datetime | None, tz: tzinfo) -> str:
-    """``11月24日(周二) 14:30`` in the township's time zone."""
+def format_time(when: datetime | None, tz: tzinfo) -> str:
+    """``11月24日(周二) 14:30`` in the township's time zone: when something happened. A deadline
+    goes through :func:`format_deadline` instead."""
     if when is None:
         return "—"
     local = when.astimezone(tz)
@@ -28,9 +33,44 @@ def format_due(when: datetime | None, tz: tzinfo) -> str:
     )
 
 
+def is_provisional(ticket: Ticket, when: datetime, calendar: WorkCalendar) -> bool:
+    """Whether ``when``, one of ``ticket``'s deadlines, rests on days the calendar had to guess:
+    the core marked the ticket's deadlines provisional and ``when`` falls on a day whose status
+    is not known (a year chinesecalendar does not know yet, not overridden in config)."""
+    return bool(ticket.deadlines_provisional) and not calendar.is_known(
+        calendar.local(when).date())
+
+
+def format_deadline(ticket: Ticket, when: datetime | None, calendar: WorkCalendar) -> str:
+    """One of ``ticket``'s deadlines as everyone sees it, in every message and card:
+    ``1月7日(周四) 10:00``, or ``1月7日(周四) 10:00（暂定）`` when it is provisional."""
+    text = format_time(when, calendar.tz)
+    if when is not None and is_provisional(ticket, when, calendar):
+        return texts.DUE_PROVISIONAL.format(due=text)
+    return text
+
+
+class HandoverKind(StrEnum):
+    """How a ticket reaches a handler who did not have it before."""
+
+    NEW = "new"  # a new report, dispatched, transferred
+    REOPENED = "reopened"  # the resident was not satisfied (不满意): 重办
+    ESCALATED = "escalated"  # 上报 by the previous handler or by the SLA clock
+
+
+@dataclass(frozen=True)
+class Handover:
+    """Why a ticket reaches its new handler: reopened with the resident's comment, or escalated
+    with the reason, and the ladder level (its Chinese label) it came from."""
+
+    kind: HandoverKind = HandoverKind.NEW
+    from_level: str = ""
+    note: str = ""
+
+
 def _task_card(
-    ticket: Ticket, title: str, due_label: str, due: datetime | None, tz: tzinfo, stage: str,
-    buttons: list[tuple[str, int, str]],
+    ticket: Ticket, title: str, due_label: str, due: datetime | None, calendar: WorkCalendar,
+    stage: str, buttons: list[tuple[str, int, str]], extra: list[dict[str, str]] | None = None,
 ) -> dict:
     """A button_interaction template card; each button sends the text of a typed command."""
     reporter = ticket.reporter.name or ticket.reporter.userid
@@ -44,7 +84,8 @@ def _task_card(
         },
         "sub_title_text": ticket.text[:120],
         "horizontal_content_list": [
-            {"keyname": due_label, "value": format_due(due, tz)},
+            {"keyname": due_label, "value": format_deadline(ticket, due, calendar)},
+            *(extra or []),
             *([{"keyname": texts.CARD_LOCATION, "value": ticket.location}]
               if ticket.location else []),
         ],
@@ -116,35 +157,54 @@ def is_unsure(ticket: Ticket) -> bool:
     return bool((ticket.classification or {}).get("unsure"))
 
 
-def dispatch_card(ticket: Ticket, category_name: str, tz: tzinfo) -> dict:
-    """The new task: 接单 and 详情 buttons, the deadline to accept."""
-    title = texts.DISPATCH_CARD_URGENT_TITLE if ticket.urgent else texts.DISPATCH_CARD_TITLE
+def dispatch_card(ticket: Ticket, category_name: str, calendar: WorkCalendar,
+                  handover: Handover | None = None) -> dict:
+    """The task to accept: 接单 and 详情 buttons, the deadline to accept; a reopened or escalated
+    ticket is titled so (重办工单, 上报工单) and shows where it came from and why; a ticket no
+    category reached is marked for the centre's triage."""
+    handover = handover or Handover()
+    title = texts.CARD_TITLES[handover.kind.value]
+    if ticket.urgent:
+        title = texts.CARD_URGENT_PREFIX + title
     if is_unsure(ticket):
         category_name += texts.UNSURE_MARK
+    extra = []
+    if handover.kind is not HandoverKind.NEW:
+        if handover.from_level:
+            extra.append({"keyname": texts.CARD_FROM_LEVEL, "value": handover.from_level})
+        if handover.note:
+            extra.append({"keyname": texts.CARD_NOTE_KEYS[handover.kind.value],
+                          "value": _clip(handover.note, texts.CARD_VALUE_LIMIT)})
     return _task_card(
         ticket, title.format(number=ticket.id, category=category_name), texts.CARD_ACCEPT_DUE,
-        ticket.accept_due, tz, "dispatch",
+        ticket.accept_due, calendar, "dispatch",
         [(texts.DISPATCH_BUTTON_ACCEPT, 1, f"接单 {ticket.id}"),
          (texts.DISPATCH_BUTTON_DETAIL, 2, f"详情 {ticket.id}")],
+        extra,
     )
 
 
-def working_card(ticket: Ticket, category_name: str, tz: tzinfo) -> dict:
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def working_card(ticket: Ticket, category_name: str, calendar: WorkCalendar) -> dict:
     """The accepted task: 办结 (with a standard note; typed 办结 N 说明 says more) and 详情."""
     return _task_card(
         ticket, texts.WORKING_CARD_TITLE.format(number=ticket.id, category=category_name),
-        texts.CARD_RESOLVE_DUE, ticket.resolve_due, tz, "working",
+        texts.CARD_RESOLVE_DUE, ticket.resolve_due, calendar, "working",
         [(texts.WORKING_BUTTON_RESOLVE, 1, f"办结 {ticket.id} {texts.RESOLVED_BY_CARD}"),
          (texts.DISPATCH_BUTTON_DETAIL, 2, f"详情 {ticket.id}")],
     )
 
 
 def send_dispatch(
-    messenger: Messenger, ticket: Ticket, handler: Person, category_name: str, tz: tzinfo,
-    *, key: str,
+    messenger: Messenger, ticket: Ticket, handler: Person, category_name: str,
+    calendar: WorkCalendar, *, key: str, handover: Handover | None = None,
 ) -> None:
     """The task card to the new handler (staff see the unmasked text: they must call back)."""
-    messenger.card_to(handler, key=key, card=dispatch_card(ticket, category_name, tz),
+    messenger.card_to(handler, key=key,
+                      card=dispatch_card(ticket, category_name, calendar, handover),
                       ticket_id=ticket.id, urgent=ticket.urgent)
 
 

@@ -36,7 +36,7 @@ from cases.model import Action, Actor, Status
 from cases.service import Workflow, active_stage, ladder_path
 from notify import Messenger
 from notify.ticket_events import Announcer
-from notify.tickets import format_due
+from notify.tickets import format_deadline
 from notify.wording import tickets as T
 from services.container import Services
 from store.clock import utcnow
@@ -166,7 +166,7 @@ class _TicketSweep:
         for person in self._handlers(ticket):
             Messenger(self.session).text_to(
                 person, key=f"t{ticket.id}:moved:{stage}:{result.new.at.isoformat()}:{person.userid}",
-                text=T.DEADLINE_MOVED.format(number=ticket.id, due=self._fmt(result.new.at)),
+                text=T.DEADLINE_MOVED.format(number=ticket.id, due=self._fmt(ticket, result.new.at)),
                 ticket_id=ticket.id)
         return result.new.at
 
@@ -174,7 +174,7 @@ class _TicketSweep:
         if not self._mark(ticket, stage, "remind", point):
             return
         text = T.REMINDER.format(
-            number=ticket.id, category=self._category(ticket), due=self._fmt(due),
+            number=ticket.id, category=self._category(ticket), due=self._fmt(ticket, due),
             verb=T.STAGE_VERBS[str(stage)])
         for person in self._handlers(ticket):
             Messenger(self.session).text_to(
@@ -185,7 +185,7 @@ class _TicketSweep:
     def _overdue(self, ticket: Ticket, stage: Stage, due: datetime) -> None:
         if not self._mark(ticket, stage, "overdue", due):
             return
-        reason = T.OVERDUE_REASONS[str(stage)] + f"（{self._fmt(due)}）"
+        reason = T.OVERDUE_REASONS[str(stage)] + f"（{self._fmt(ticket, due)}）"
         outcome = self.workflow.act(
             ticket, Action.ESCALATE, Actor.system(), now=self.now, note=reason,
             data={"overdue_stage": str(stage), "due": due.isoformat()},
@@ -194,7 +194,7 @@ class _TicketSweep:
             log.warning("sla sweep: ticket %s overdue but not escalated: %s", ticket.id,
                         outcome.reason)
             return
-        Announcer(Messenger(self.session), self.services.calendar.tz,
+        Announcer(Messenger(self.session), self.services.calendar,
                   self._category(ticket)).announce(outcome, None, reason=reason)
         self.report.escalated.append(ticket.id)
 
@@ -209,7 +209,7 @@ class _TicketSweep:
             data={"rating_days": self.services.settings.sla.rating_days},
         )
         if outcome.allowed:
-            Announcer(Messenger(self.session), self.services.calendar.tz,
+            Announcer(Messenger(self.session), self.services.calendar,
                       self._category(ticket)).announce(outcome, None)
             self.report.closed_unrated.append(ticket.id)
 
@@ -228,5 +228,5 @@ class _TicketSweep:
     def _category(self, ticket: Ticket) -> str:
         return self.services.classifier.category_name(ticket.category)
 
-    def _fmt(self, when: datetime) -> str:
-        return format_due(when, self.services.calendar.tz)
+    def _fmt(self, ticket: Ticket, when: datetime) -> str:
+        return format_deadline(ticket, when, self.services.calendar)

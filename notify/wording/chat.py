@@ -12,7 +12,7 @@ TICKET_ACCEPTED_TRIAGE = (
     "已转综治中心分派，{dispatch_due}前派到具体负责人。查询进度请发「查询 {number}」。"
 )
 TICKET_URGENT_SUFFIX = "\n⚠ 已按紧急事项处理，已同时通知网格长。如有人身危险请立即拨打 110/119/120。"
-TICKET_PROVISIONAL_SUFFIX = "（节假日安排未公布，时限为暂定）"
+TICKET_PROVISIONAL_SUFFIX = "\n（暂定：节假日安排尚未公布，公布后时限会按实际安排更新）"
 
 FAQ_ANSWER = "{answer}\n\n如需网格员协助办理，请直接说明情况，如「帮我办一下医保缴费，老人腿脚不便」。"
 

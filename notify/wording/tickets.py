@@ -8,8 +8,18 @@ status labels are in :mod:`cases.wording`, below chat.
 WEEKDAYS = "一二三四五六日"
 DUE_FORMAT = "{month}月{day}日(周{weekday}) {hh:02d}:{mm:02d}"
 
+DUE_PROVISIONAL = "{due}（暂定）"
+
 DISPATCH_CARD_TITLE = "新工单 #{number}｜{category}"
-DISPATCH_CARD_URGENT_TITLE = "【紧急】新工单 #{number}｜{category}"
+CARD_TITLES = {
+    "new": DISPATCH_CARD_TITLE,
+    "reopened": "重办工单 #{number}｜{category}",
+    "escalated": "上报工单 #{number}｜{category}",
+}
+CARD_URGENT_PREFIX = "【紧急】"
+CARD_FROM_LEVEL = "来自"
+CARD_NOTE_KEYS = {"reopened": "居民意见", "escalated": "上报原因"}
+CARD_VALUE_LIMIT = 26  # WeCom shows about this many characters of a horizontal_content value
 DISPATCH_CARD_DESC = "{grid} · {reporter}"
 UNSURE_MARK = "（待人工分类）"
 DISPATCH_CARD_DUE = "请于 {accept_due} 前接单"
@@ -48,8 +58,14 @@ TO_RESIDENT_DISPATCHED = "工单 #{number} 已派给{handler}处理，{due}前�
 TO_RESIDENT_RETURNED = "工单 #{number} 已交回综治中心重新分派。"
 TO_RESIDENT_CLOSED_UNRATED = "工单 #{number} 未在 {days} 个工作日内评价，已结单（未评价）。"
 TO_DUPLICATE_RESOLVED = "您反映的问题（工单 #{own}，已并入工单 #{number}）已办结：{note}"
-TO_HANDLER_ESCALATED = "工单 #{number} 上报给您处理（由{source}），原因：{reason}"
-TO_HANDLER_REOPENED = "工单 #{number} 居民不满意，已重新打开并上报给您。居民意见：{comment}"
+TO_HANDLER_ESCALATED = (
+    "上报工单 #{number}：由{source}从{level}上报给您处理，原因：{reason}\n请于 {due} 前接单。"
+)
+TO_HANDLER_REOPENED = (
+    "重办工单 #{number}：居民不满意，已重新打开，从{level}上报给您。居民意见：{comment}\n"
+    "请于 {due} 前接单。"
+)
+NO_COMMENT = "（未填写）"
 TO_PREVIOUS_ESCALATED = "工单 #{number} 已上报{level}{handler}，原因：{reason}"
 TO_HANDLER_TRANSFERRED = "工单 #{number} 由{source}转派给您，请及时接单。"
 TO_PREVIOUS_TRANSFERRED = "工单 #{number} 已由{source}转派给{handler}。"
