@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import select
-
 from cases import wording as core_texts
 from cases.deadlines import SlaClock
 from cases.ladder import Level
@@ -18,9 +16,10 @@ from cases.service import Outcome, Workflow, active_stage, actor_for, load, view
 from handlers.base import CommandMatch, Context, normalise
 from nlp import Classification, mask_pii
 from notify.ticket_events import Announcer, title
-from notify.tickets import format_deadline, format_time
+from notify.tickets import format_deadline
+from notify.trail import chunks, pages, trail_lines
 from notify.wording import tickets as T
-from store.models import Person, Ticket, TicketEvent
+from store.models import Ticket
 from vocab import STAFF_ROLES
 
 
@@ -98,9 +97,10 @@ def note_action(
     return callback
 
 
-def show(ctx: Context, match: CommandMatch, render: Callable[[Context, Ticket], str],
-         outcome: str) -> str:
-    """Reply with ``render(ctx, ticket)`` if the person may view the ticket (查询 N, 详情 N)."""
+def show(ctx: Context, match: CommandMatch,
+         render: Callable[[Context, Ticket, CommandMatch], list[str]], outcome: str) -> str:
+    """Reply with the messages ``render`` makes if the person may view the ticket (查询 N,
+    详情 N)."""
     ticket = find(ctx, match)
     if ticket is None:
         return refused(None)
@@ -108,7 +108,8 @@ def show(ctx: Context, match: CommandMatch, render: Callable[[Context, Ticket], 
     if not decision.allowed:
         ctx.reply(decision.reason or "", ticket_id=ticket.id)
         return "refused:view"
-    ctx.reply(render(ctx, ticket), ticket_id=ticket.id)
+    for text in render(ctx, ticket, match):
+        ctx.reply(text, ticket_id=ticket.id)
     return f"{outcome}:{ticket.id}"
 
 
@@ -151,30 +152,16 @@ def explain(ctx: Context, ticket: Ticket) -> str:
         return T.NO_EXPLANATION
 
 
-def events_text(ctx: Context, ticket: Ticket, limit: int = 8, masked: bool = False) -> str:
-    rows = ctx.session.scalars(
-        select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
-        .order_by(TicketEvent.id.desc()).limit(limit)
-    ).all()
-    tz = ctx.services.calendar.tz
-    lines = []
-    for row in reversed(rows):
-        actor = ctx.session.get(Person, row.actor_id) if row.actor_id else None
-        try:
-            label = core_texts.ACTION_LABELS[Action(row.action)]
-        except ValueError:
-            label = {"create": "制单", "attach": "补充附件"}.get(row.action, row.action)
-        note = f"：{row.note[:60]}" if row.note and row.action != "create" else ""
-        who = title(actor) if actor else T.SYSTEM_NAME
-        lines.append(T.DETAIL_EVENT.format(
-            when=format_time(row.created_at, tz), who=who, action=label,
-            note=mask_pii(note) if masked else note))
-    return "\n".join(lines)
+#: Events per page of 详情's trail; 查询 shows a resident this many of the latest.
+TRAIL_PAGE = 10
+RESIDENT_EVENTS = 4
 
 
-def detail(ctx: Context, ticket: Ticket) -> str:
-    """详情 for staff: everything, including the classification explanation and the deadlines."""
-    return T.DETAIL.format(
+def detail(ctx: Context, ticket: Ticket, match: CommandMatch) -> list[str]:
+    """详情 for staff: everything, including the classification explanation, the deadlines and
+    the trail: page 1 by default, ``详情 12 2`` another page, ``详情 12 全部`` all of it (in as
+    many messages as WeCom's size limit needs)."""
+    head = T.DETAIL.format(
         number=ticket.id,
         category=ctx.services.classifier.category_name(ticket.category),
         status=status_label(ticket),
@@ -186,27 +173,46 @@ def detail(ctx: Context, ticket: Ticket) -> str:
         dispatch_due=due(ctx, ticket, "dispatch_due"),
         accept_due=due(ctx, ticket, "accept_due"),
         resolve_due=due(ctx, ticket, "resolve_due"),
-        provisional=T.DETAIL_PROVISIONAL if ticket.deadlines_provisional else "",
         explain=explain(ctx, ticket),
-        events=events_text(ctx, ticket),
     )
+    lines = trail_lines(ctx.session, ticket, ctx.services.calendar)
+    wanted = match.rest.strip().lower()
+    book = pages(lines, TRAIL_PAGE)
+    if wanted in T.DETAIL_ALL_WORDS or len(book) == 1:
+        return chunks([head, T.DETAIL_TRAIL_HEAD.format(count=len(lines)), *lines])
+    page = int(wanted) if wanted.isdigit() else 1
+    if not 1 <= page <= len(book):
+        return [T.DETAIL_NO_PAGE.format(number=ticket.id, pages=len(book), page=page)]
+    foot = (T.DETAIL_TRAIL_MORE.format(number=ticket.id, next=page + 1) if page < len(book)
+            else T.DETAIL_TRAIL_LAST.format(number=ticket.id))
+    return chunks([
+        head,
+        T.DETAIL_TRAIL_PAGE_HEAD.format(count=len(lines), page=page, pages=len(book)),
+        *book[page - 1],
+        foot,
+    ])
 
 
-def resident_detail(ctx: Context, ticket: Ticket) -> str:
-    """查询 N for the reporter: status, handler, the running deadline, recent steps."""
+def resident_detail(ctx: Context, ticket: Ticket, _match: CommandMatch) -> list[str]:
+    """查询 N for the reporter: status, handler, the running deadline, the latest steps."""
     stage = active_stage(ticket)
     when = ""
     if stage is not None:
         when = T.RESIDENT_DUE.format(
             label=T.DUE_LABELS[stage[0].value],
             due=format_deadline(ticket, stage[2], ctx.services.calendar))
-    text = ticket.text if not ctx.message.in_group else mask_pii(ticket.text)
-    return T.RESIDENT_DETAIL.format(
+    masked = ctx.message.in_group
+    text = ticket.text if not masked else mask_pii(ticket.text)
+    lines = trail_lines(ctx.session, ticket, ctx.services.calendar, masked=masked)
+    latest = lines[-RESIDENT_EVENTS:]
+    if len(lines) > len(latest):
+        latest.insert(0, T.RESIDENT_EARLIER.format(count=len(lines) - len(latest)))
+    return chunks([T.RESIDENT_DETAIL.format(
         number=ticket.id,
         category=ctx.services.classifier.category_name(ticket.category),
         status=status_label(ticket),
         text=text[:80],
         handler=title(ticket.assignee) if ticket.assignee else T.CENTER_NAME,
         due=when,
-        events=events_text(ctx, ticket, limit=4, masked=ctx.message.in_group),
-    )
+        events="\n".join(latest),
+    )])

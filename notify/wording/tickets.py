@@ -127,18 +127,34 @@ DETAIL = (
     "内容：{text}\n"
     "网格：{grid}　报事人：{reporter}\n"
     "处理：{level}{handler}\n"
-    "时限：派单 {dispatch_due}；接单 {accept_due}；办结 {resolve_due}{provisional}\n"
-    "分类依据：{explain}\n"
-    "记录：\n{events}"
+    "时限：派单 {dispatch_due}；接单 {accept_due}；办结 {resolve_due}\n"
+    "分类依据：{explain}"
 )
-DETAIL_EVENT = "· {when} {who} {action}{note}"
-DETAIL_PROVISIONAL = "（暂定）"
+DETAIL_TRAIL_HEAD = "记录（共 {count} 条）："
+DETAIL_TRAIL_PAGE_HEAD = "记录（共 {count} 条，第 {page}/{pages} 页）："
+DETAIL_TRAIL_MORE = "下一页：详情 {number} {next}　全部：详情 {number} 全部"
+DETAIL_TRAIL_LAST = "全部记录：详情 {number} 全部"
+DETAIL_NO_PAGE = "工单 #{number} 的记录共 {pages} 页，没有第 {page} 页。"
+DETAIL_ALL_WORDS = ("全部", "所有", "all")
 RESIDENT_DETAIL = (
     "工单 #{number}｜{category}｜{status}\n"
     "内容：{text}\n"
     "处理：{handler}{due}\n"
     "最近进展：\n{events}"
 )
+RESIDENT_EARLIER = "（更早的 {count} 条记录从略）"
+
+# -- the trail of a ticket (详情, 查询): one line per event ---------------------------------------
+TRAIL_LINE = "· {when} {who} {what}"
+TRAIL_NOTE = "{label}：{note}"
+TRAIL_HANDED = "{label} → {handler}"
+TRAIL_ESCALATED = "上报：{source} → {target}，原因：{reason}"
+TRAIL_RATED = "评价：{rating}"
+TRAIL_RATING_COMMENT = "，意见：{comment}"
+TRAIL_REOPENED = "；工单重新打开，上报{target}"
+TRAIL_CLOSED_UNRATED = "结单（未评价）"
+TRAIL_MERGED = "合并到工单 #{number}"
+TRAIL_OTHER_ACTIONS = {"create": "制单", "attach": "补充附件"}
 RESIDENT_DUE = "，{label} {due}"
 DUE_LABELS = {"dispatch": "派单时限", "accept": "接单时限", "resolve": "预计办结"}
 MY_TICKETS_HEAD = "您的工单（最近 {count} 张）："
