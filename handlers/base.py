@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -66,8 +66,20 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text or "")).strip()
 
 
+@dataclass(frozen=True)
+class CommandHelp:
+    """A command's line in 帮助 (``接单 12：接下派给您的工单``) and the roles it is for."""
+
+    line: str
+    roles: frozenset[str]
+
+
 class Handler(ABC):
     """One thing the bot can do with a message."""
+
+    def help_entries(self) -> Sequence[CommandHelp]:
+        """The lines this handler adds to 帮助, each with the roles that may use it."""
+        return ()
 
     @abstractmethod
     def check(self, ctx: Context) -> Any | None:
@@ -98,7 +110,9 @@ class CommandHandler(Handler):
     Forgiving like the chat a worker types: ``接单12``, ``接单 #12``, ``接单　１２`` all match.
     ``needs_number`` commands without a number, or ``needs_text`` without text, are answered with
     the command's usage instead of being passed on. A number no ticket can have (``查询
-    13912345678``) is answered with ``not_found`` here: it never reaches the database.
+    13912345678``) is answered with ``not_found`` here: it never reaches the database. ``help``
+    is its line in 帮助, shown to the ``roles`` that may use it (derive them from the core's
+    rules where the command is an action).
     """
 
     def __init__(
@@ -111,7 +125,10 @@ class CommandHandler(Handler):
         usage: str = "",
         allowed: Callable[[Context], bool] | None = None,
         not_found: str = T.NOT_FOUND,
+        help: str = "",  # noqa: A002 - the word people know it by
+        roles: Iterable[str] = (),
     ) -> None:
+        self.help = CommandHelp(help, frozenset(roles)) if help else None
         self.verbs = tuple(sorted(verbs, key=len, reverse=True))
         self.not_found = not_found
         self.callback = callback
@@ -124,6 +141,9 @@ class CommandHandler(Handler):
             rf"^/?(?P<verb>{alternatives})(?:\s*#?\s*(?P<number>\d+))?(?:[\s,，:：]*(?P<rest>.*))?$",
             re.S,
         )
+
+    def help_entries(self) -> Sequence[CommandHelp]:
+        return (self.help,) if self.help is not None else ()
 
     def check(self, ctx: Context) -> CommandMatch | None:
         found = self.pattern.match(ctx.text)

@@ -1,7 +1,8 @@
 """Every chat command GridBot understands, in the order the router tries them.
 
 Each feature contributes its handlers here (worker and resident ticket commands, notices for
-staff); the router puts these before the resident's free-text handlers.
+staff); the router puts these before the resident's free-text handlers. The order is also the
+order of their lines in 帮助 (no two features share a verb, so it does not change what matches).
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from handlers.base import Handler
 
 
 def command_handlers() -> list[Handler]:
-    """The command handlers, most specific first."""
+    """The command handlers: tickets (staff, then residents), then notices."""
     from handlers.notice_commands import notice_handlers
     from handlers.resident_commands import resident_command_handlers
     from handlers.worker import worker_handlers
 
-    return [*notice_handlers(), *worker_handlers(), *resident_command_handlers()]
+    return [*worker_handlers(), *resident_command_handlers(), *notice_handlers()]

@@ -12,13 +12,20 @@ The bot answers with the plan: which groups and how many people, on which dates.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from cases.notice_policy import NoticeRuleError, may_broadcast, parse_offsets, phrase_to_cron
-from handlers.base import Context, Handler
+from cases.notice_policy import (
+    BROADCAST_ROLES,
+    NoticeRuleError,
+    may_broadcast,
+    parse_offsets,
+    phrase_to_cron,
+)
+from handlers.base import CommandHelp, Context, Handler
 from notify.notice_forms import (
     LIST_SEPARATORS,
     confirmation,
@@ -128,6 +135,9 @@ def draft_from_command(session: Session, services: Services, verb: str, rest: st
 
 class NoticeCommandHandler(Handler):
     """The notice commands; refuses (with the reason) anyone but centre staff and admins."""
+
+    def help_entries(self) -> Sequence[CommandHelp]:
+        return tuple(CommandHelp(line, BROADCAST_ROLES) for line in T.HELP_LINES)
 
     def check(self, ctx: Context) -> NoticeCommand | None:
         found = _COMMAND.match(ctx.text)

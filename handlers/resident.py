@@ -17,41 +17,10 @@ from nlp import Classification, extract_location
 from notify.tickets import format_deadline, is_provisional, send_dispatch, send_urgent_alerts
 from notify.wording import chat as texts
 from notify.wording import tickets as ticket_texts
-from vocab import STAFF_ROLES
 from vocab.labels import role_title
 
-HELP_WORDS = {"帮助", "help", "?", "？", "菜单", "怎么用", "使用说明", "/help", "/帮助"}
 #: what opens no ticket, and what a 1:1 chat answers to it (chatter: the greeting)
 QUIET_KINDS = {"chatter": "", "closing": texts.CLOSING_1TO1, "unclear": texts.REPORT_HINT}
-
-
-def help_text(ctx: Context) -> str:
-    settings = ctx.services.settings
-    if ctx.person.role in STAFF_ROLES:
-        return texts.HELP_STAFF.format(bot=settings.aibot.name)
-    return texts.HELP_RESIDENT.format(bot=settings.aibot.name)
-
-
-def _is_help(ctx: Context) -> bool | None:
-    return True if ctx.text.lower() in HELP_WORDS else None
-
-
-def _help(ctx: Context, _match: object) -> str:
-    ctx.reply(help_text(ctx))
-    return "help"
-
-
-def _is_unknown_command(ctx: Context) -> str | None:
-    """A slash-command nobody registered (``/xyz``): answer with the help text."""
-    text = ctx.text
-    if text.startswith("/") and len(text) > 1:
-        return text.split(" ", 1)[0]
-    return None
-
-
-def _unknown_command(ctx: Context, command: str) -> str:
-    ctx.reply(texts.UNKNOWN_COMMAND.format(command=command) + help_text(ctx))
-    return "unknown-command"
 
 
 def _non_text(ctx: Context) -> bool | None:
@@ -154,11 +123,9 @@ def _handler_title(role: str, name: str) -> str:
 
 
 def resident_handlers() -> list[Handler]:
-    """Help, unknown slash-commands, stray events/media, replies to a pending prompt (a rating),
-    then free text — in this order."""
+    """Stray events/media, replies to a pending prompt (a rating), then free text — in this
+    order."""
     return [
-        FunctionHandler(_is_help, _help),
-        FunctionHandler(_is_unknown_command, _unknown_command),
         FunctionHandler(_non_text, _ignore_non_text),
         *conversation_handlers(),
         FunctionHandler(_free_text, _handle_free_text),

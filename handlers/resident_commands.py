@@ -16,8 +16,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from cases import wording as core_texts
-from cases.model import FINAL_STATUSES, Action, Rating, Status
+from cases.model import FINAL_STATUSES, Action, Rating, Role, Status
 from handlers.base import CommandHandler, CommandMatch, Context, FunctionHandler, Handler
+from handlers.help import roles_for
 from handlers.tickets import (
     announcer,
     find,
@@ -140,17 +141,23 @@ def _command(*verbs: str) -> Callable[[Context], bool]:
 
 def resident_command_handlers() -> list[Handler]:
     """The resident's ticket commands, for ``handlers.commands``."""
+    # A reporter's commands are the resident's; staff look with 详情, and withdraw when the
+    # core lets their role (the centre, admins).
+    resident = frozenset({str(Role.RESIDENT)})
     return [
         CommandHandler(["查询", "查看", "我的工单"], _query,
-                       allowed=_command("查询", "查看", "我的工单")),
+                       allowed=_command("查询", "查看", "我的工单"),
+                       help=T.HELP_QUERY, roles=resident),
         CommandHandler(["补充"], note_action(Action.SUPPLEMENT, T.DONE_SUPPLEMENT),
                        needs_number=True, needs_text=True,
-                       usage=T.USAGE_SUPPLEMENT, allowed=_command("补充")),
+                       usage=T.USAGE_SUPPLEMENT, allowed=_command("补充"),
+                       help=T.HELP_SUPPLEMENT, roles=resident),
         CommandHandler(["撤销", "撤回"], note_action(Action.WITHDRAW, T.DONE_WITHDRAW),
                        needs_number=True, usage=T.USAGE_WITHDRAW,
-                       allowed=_command("撤销", "撤回")),
+                       allowed=_command("撤销", "撤回"),
+                       help=T.HELP_WITHDRAW, roles=resident | roles_for(Action.WITHDRAW)),
         CommandHandler(["评价"], _rate_command, needs_number=True, usage=T.USAGE_RATE,
-                       allowed=_command("评价")),
+                       allowed=_command("评价"), help=T.HELP_RATE, roles=resident),
         FunctionHandler(_is_attachment, _attach),
     ]
 

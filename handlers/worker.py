@@ -20,6 +20,7 @@ from cases.model import Action, Role, Status
 from cases.permissions import can_view
 from cases.service import active_stage, actor_for, view_of
 from handlers.base import CommandHandler, CommandMatch, Context, Handler
+from handlers.help import roles_for
 from handlers.tickets import (
     detail,
     due,
@@ -168,25 +169,30 @@ def worker_handlers() -> list[Handler]:
     """The staff commands, for ``handlers.commands``."""
     numbered = staff_or_numbered
     return [
+        CommandHandler(["任务", "我的任务", "待办"], _tasks, allowed=_tasks_only,
+                       help=T.HELP_TASKS, roles=roles_for(Action.VIEW)),
         CommandHandler(["接单"], _accept, needs_number=True, usage=T.USAGE_ACCEPT,
-                       allowed=numbered),
+                       allowed=numbered, help=T.HELP_ACCEPT, roles=roles_for(Action.ACCEPT)),
         CommandHandler(["进度"], note_action(Action.PROGRESS, T.DONE_PROGRESS),
                        needs_number=True, needs_text=True, usage=T.USAGE_PROGRESS,
-                       allowed=numbered),
+                       allowed=numbered, help=T.HELP_PROGRESS, roles=roles_for(Action.PROGRESS)),
         CommandHandler(["办结"], note_action(Action.RESOLVE, T.DONE_RESOLVE),
                        needs_number=True, needs_text=True, usage=T.USAGE_RESOLVE,
-                       allowed=numbered),
+                       allowed=numbered, help=T.HELP_RESOLVE, roles=roles_for(Action.RESOLVE)),
         CommandHandler(["上报"], _escalate, needs_number=True, needs_text=True,
-                       usage=T.USAGE_ESCALATE, allowed=numbered),
+                       usage=T.USAGE_ESCALATE, allowed=numbered, help=T.HELP_ESCALATE,
+                       roles=roles_for(Action.ESCALATE)),
         CommandHandler(["转派"], _transfer, needs_number=True, needs_text=True,
-                       usage=T.USAGE_TRANSFER, allowed=numbered),
+                       usage=T.USAGE_TRANSFER, allowed=numbered, help=T.HELP_TRANSFER,
+                       roles=roles_for(Action.TRANSFER)),
         CommandHandler(["退回"], _return, needs_number=True, needs_text=True,
-                       usage=T.USAGE_RETURN, allowed=numbered),
+                       usage=T.USAGE_RETURN, allowed=numbered, help=T.HELP_RETURN,
+                       roles=roles_for(Action.RETURN)),
         CommandHandler(["派单"], _dispatch, needs_number=True, needs_text=True,
-                       usage=T.USAGE_DISPATCH, allowed=numbered),
+                       usage=T.USAGE_DISPATCH, allowed=numbered, help=T.HELP_DISPATCH,
+                       roles=roles_for(Action.DISPATCH)),
         CommandHandler(["详情"], _detail, needs_number=True, usage=T.USAGE_DETAIL,
-                       allowed=numbered),
-        CommandHandler(["任务", "我的任务", "待办"], _tasks, allowed=_tasks_only),
+                       allowed=numbered, help=T.HELP_DETAIL, roles=roles_for(Action.VIEW)),
     ]
 
 

@@ -28,19 +28,12 @@ REPORT_HINT = (
     "政策问题直接问，如「医保怎么交」。发「帮助」查看全部用法。"
 )
 
-HELP_RESIDENT = (
-    "【{bot} 使用说明】\n"
-    "· 直接描述问题：如「3栋2单元楼道堆满杂物」，会登记工单并派给网格员\n"
-    "· 查询：我的工单；查询 12：工单详情\n"
-    "· 补充 12 内容：补充情况；撤销 12：撤销工单\n"
-    "· 评价 12 满意/一般/不满意 [意见]\n"
-    "· 政策咨询：如「医保怎么交」「低保要什么材料」"
-)
-HELP_STAFF = (
-    "【{bot} 工作命令】\n"
-    "· 任务：我的待办（最急的在前）\n"
-    "· 接单 12 · 进度 12 内容 · 办结 12 说明\n"
-    "· 上报 12 原因 · 转派 12 姓名 · 退回 12 原因 · 详情 12\n"
-    "命令里的数字是工单号，写「接单12」「接单 #12」都可以。"
-)
+# 帮助: a head and foot per audience; the command lines come from the handlers (handlers.help)
+HELP_RESIDENT_HEAD = "【{bot} 使用说明】"
+HELP_RESIDENT_REPORT = "· 直接描述问题：如「3栋2单元楼道堆满杂物」，会登记工单并派给网格员"
+HELP_RESIDENT_FAQ = "· 政策咨询：如「医保怎么交」「低保要什么材料」"
+HELP_STAFF_HEAD = "【{bot} · {role}可用的命令】"
+HELP_STAFF_FOOT = "命令里的数字是工单号，写「接单12」「接单 #12」都可以。"
+HELP_ITEM = "· {line}"
+HELP_NO_COMMANDS = "（您的身份暂无可用的命令，请联系管理员。）"
 UNKNOWN_COMMAND = "没有「{command}」这个命令。\n"
