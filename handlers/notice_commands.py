@@ -6,6 +6,9 @@
     通知列表 · 取消通知 5 · 通知状态 5
 
 Fields are ``名称:值`` (full- or half-width colon); ``内容:`` takes the rest of the message.
+The body and the title are kept exactly as typed (Chinese punctuation, line breaks); dates, times,
+scopes and the other fields are read in half-width form. Without a title (``标题:``, or the words
+after the date of a 截止提醒 or after 立即通知) the title is the body's first sentence, shortened.
 The bot answers with the plan: which groups and how many people, on which dates.
 """
 
@@ -25,7 +28,7 @@ from cases.notice_policy import (
     parse_offsets,
     phrase_to_cron,
 )
-from handlers.base import CommandHelp, Context, Handler
+from handlers.base import CommandHelp, Context, Handler, normalise
 from notify.notice_forms import (
     LIST_SEPARATORS,
     confirmation,
@@ -34,6 +37,7 @@ from notify.notice_forms import (
     role_codes,
     scope_codes,
     scope_label,
+    short_title,
     status_text,
     when_label,
 )
@@ -64,24 +68,28 @@ class NoticeCommand:
 
 @dataclass(frozen=True)
 class Fields:
-    """A notice command split into its named fields and what is left."""
+    """A notice command split into its named fields and what is left: ``head`` in half-width
+    form for reading dates and times, ``typed`` the same words as typed (for a title)."""
 
     head: str
     fields: dict[str, str]
     body: str
     urgent: bool
+    typed: str = ""
 
 
 def split_fields(rest: str) -> Fields:
+    """Split the text after the verb, as typed; only the title and the body stay as typed."""
     body = ""
     found = _BODY.search(rest)
     if found:
         rest, body = rest[: found.start()], rest[found.end() :].strip()
-    fields = {name: value for name, value in _FIELD.findall(rest)}
-    head = _FIELD.sub(" ", rest)
-    urgent = T.URGENT_WORD in head
-    head = re.sub(r"\s+", " ", head.replace(T.URGENT_WORD, " ")).strip()
-    return Fields(head, fields, body, urgent)
+    fields = {name: value.strip() if name == "标题" else normalise(value)
+              for name, value in _FIELD.findall(rest)}
+    typed = _FIELD.sub(" ", rest)
+    urgent = T.URGENT_WORD in typed
+    typed = re.sub(r"\s+", " ", typed.replace(T.URGENT_WORD, " ")).strip()
+    return Fields(normalise(typed), fields, body, urgent, typed)
 
 
 def audience_from(session: Session, services: Services, fields: Fields) -> dict[str, object]:
@@ -94,12 +102,10 @@ def audience_from(session: Session, services: Services, fields: Fields) -> dict[
     }
 
 
-def _title(fields: Fields, fallback: str) -> str:
-    title = fields.fields.get("标题") or fallback
-    if not title:
-        first = fields.body.splitlines()[0] if fields.body else ""
-        title = first[:30]
-    return title.strip()
+def _title(fields: Fields, given: str) -> str:
+    """``标题:`` if typed, else ``given`` (the words of the command's head), else a short title
+    from the body: never the body repeated."""
+    return (fields.fields.get("标题") or given or short_title(fields.body)).strip()
 
 
 def draft_from_command(session: Session, services: Services, verb: str, rest: str,
@@ -108,7 +114,8 @@ def draft_from_command(session: Session, services: Services, verb: str, rest: st
     fields = split_fields(rest)
     audience = audience_from(session, services, fields)
     if verb == "截止提醒":
-        first, _, title = fields.head.partition(" ")
+        first = fields.head.partition(" ")[0]
+        title = fields.typed.partition(" ")[2]
         return NoticeDraft(
             title=_title(fields, title), body=fields.body, audience=audience, kind="none",
             deadline=parse_date(first), reminders=parse_offsets(fields.fields.get("提前")),
@@ -126,7 +133,7 @@ def draft_from_command(session: Session, services: Services, verb: str, rest: st
             run_at=parse_local_datetime(head, services), schedule_text=head,
             urgent=fields.urgent,
         )
-    return NoticeDraft(title=_title(fields, fields.head), body=fields.body, audience=audience,
+    return NoticeDraft(title=_title(fields, fields.typed), body=fields.body, audience=audience,
                        kind="now", urgent=fields.urgent)
 
 
@@ -143,7 +150,10 @@ class NoticeCommandHandler(Handler):
         found = _COMMAND.match(ctx.text)
         if not found:
             return None
-        return NoticeCommand(found.group("verb"), found.group("rest").strip(" :：,，"))
+        verb = found.group("verb")
+        typed = ctx.message.command_text
+        rest = typed[typed.index(verb) + len(verb):] if verb in typed else found.group("rest")
+        return NoticeCommand(verb, rest.strip(" :：,，\u3000\t\r\n"))
 
     def handle(self, ctx: Context, match: NoticeCommand) -> str:
         if not may_broadcast(ctx.person.role):

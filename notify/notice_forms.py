@@ -21,6 +21,8 @@ from services.container import Services
 from store.models import Grid
 from store.notice_models import Notice
 
+_SENTENCE_END = re.compile(r"[。！？!?；;\n]")
+TITLE_CHARS = 20
 _DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
 _DATETIME = re.compile(r"^(\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?)\s*(\d{1,2})[:：](\d{2})$")
 LIST_SEPARATORS = re.compile(r"[、,，/;；]+")
@@ -78,6 +80,16 @@ def role_codes(text: str) -> list[str]:
     if unknown:
         raise NoticeRuleError("unknown_role", roles=unknown)
     return roles
+
+
+def short_title(body: str) -> str:
+    """A title for a notice given none: the body's first sentence without its stop, cut to
+    ``TITLE_CHARS`` characters (``…`` marks a cut). The message leaves it out of its heading
+    when the body begins with it, so nobody reads the same words twice."""
+    first = _SENTENCE_END.split(body.strip(), maxsplit=1)[0].strip(" ，,：:")
+    if len(first) > TITLE_CHARS:
+        first = first[: TITLE_CHARS - 1] + "…"
+    return first
 
 
 # -- writing ------------------------------------------------------------------------------------

@@ -109,16 +109,23 @@ def _stream(session: Session, query: Select[Any]) -> Iterator[Any]:
         yield from partition
 
 
+def heading_title(title: str, body: str) -> str:
+    """The title for a message's heading: none when the body begins with it already (a title
+    taken from the body's first sentence), so the message never says the same thing twice."""
+    shown = title.strip().removesuffix("…")
+    return "" if shown and body.strip().startswith(shown) else title
+
+
 def render(notice: Notice, run_kind: str, township: str, offset: int | None = None) -> str:
     """The markdown people receive for one run."""
     urgent = T.URGENT_TAG if notice.urgent else ""
     body = notice.body or ""
+    title = heading_title(notice.title, body)
     if run_kind == "remind" and notice.deadline is not None:
-        text = T.MESSAGE_REMINDER.format(title=notice.title, urgent=urgent,
+        text = T.MESSAGE_REMINDER.format(title=title, urgent=urgent,
                                          deadline=notice.deadline.isoformat(), n=offset, body=body)
     else:
-        text = T.MESSAGE_NOTICE.format(township=township, title=notice.title, urgent=urgent,
-                                       body=body)
+        text = T.MESSAGE_NOTICE.format(township=township, title=title, urgent=urgent, body=body)
     return text.rstrip() + T.MESSAGE_FOOT.format(author=township)
 
 
