@@ -101,7 +101,8 @@ def _rating(data: dict, comment: str, handler: Person | None) -> str:
     if comment:
         text += texts.TRAIL_RATING_COMMENT.format(comment=comment)
     if data.get("reopened"):
-        text += texts.TRAIL_REOPENED.format(
+        template = texts.TRAIL_REOPENED if data.get("escalated") else texts.TRAIL_REOPENED_SAME
+        text += template.format(
             target=level_label(str(data.get("level", ""))) + (handler.name if handler else ""))
     return text
 

@@ -51,7 +51,7 @@ def test_a_reopened_ticket_reaches_the_leader_marked_with_the_comment(bot):
     assert fields(card)["居民意见"] == "师傅根本没来，问题还在"
     [told] = texts(bot, "wanghong")
     assert told.startswith(f"重办工单 #{n}")
-    assert "师傅根本没来，问题还在" in told and "从网格员上报给您" in told
+    assert "师傅根本没来，问题还在" in told and "原由网格员办理" in told
 
 
 def test_an_escalated_ticket_reaches_the_leader_marked_with_the_reason(bot):

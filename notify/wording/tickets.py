@@ -62,7 +62,7 @@ TO_HANDLER_ESCALATED = (
     "上报工单 #{number}：由{source}从{level}上报给您处理，原因：{reason}\n请于 {due} 前接单。"
 )
 TO_HANDLER_REOPENED = (
-    "重办工单 #{number}：居民不满意，已重新打开，从{level}上报给您。居民意见：{comment}\n"
+    "重办工单 #{number}：居民不满意（原由{level}办理），已重新打开交给您。居民意见：{comment}\n"
     "请于 {due} 前接单。"
 )
 NO_COMMENT = "（未填写）"
@@ -167,6 +167,7 @@ TRAIL_ESCALATED = "上报：{source} → {target}，原因：{reason}"
 TRAIL_RATED = "评价：{rating}"
 TRAIL_RATING_COMMENT = "，意见：{comment}"
 TRAIL_REOPENED = "；工单重新打开，上报{target}"
+TRAIL_REOPENED_SAME = "；工单重新打开，仍由{target}办理"
 TRAIL_CLOSED_UNRATED = "结单（未评价）"
 TRAIL_MERGED = "合并到工单 #{number}"
 TRAIL_OTHER_ACTIONS = {"create": "制单", "attach": "补充附件"}
