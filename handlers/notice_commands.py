@@ -162,7 +162,7 @@ class NoticeCommandHandler(Handler):
         if match.verb == "通知列表":
             return self._list(ctx)
         if match.verb in ("取消通知", "通知状态"):
-            number = re.match(r"#?\s*(\d+)", match.rest)
+            number = re.match(r"#?\s*(\d+)", normalise(match.rest))
             if not number:
                 ctx.reply(T.USAGE_CANCEL)
                 return "usage:notice"

@@ -82,3 +82,11 @@ def test_short_titles():
     assert len(short_title("一" * 50)) == 20
     assert heading_title("今晚停电", "今晚停电。请备好照明！") == ""
     assert heading_title("停电通知", "今晚停电。") == "停电通知"
+
+
+def test_a_notice_number_typed_full_width_is_read(bot):
+    with time_machine.travel(WORKDAY_MORNING, tick=True):
+        bot.say_to_app("zhaolei", "定时通知 2026-12-30 09:00 范围:东顺苑社区 内容:请按时缴费。")
+        bot.say_to_app("zhaolei", "取消通知　＃１")
+        bot.deliver()
+    assert "已取消通知 #1" in bot.received("zhaolei")[-1]
