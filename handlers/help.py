@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cases import wording as core_texts
 from cases.model import Action, Role
 from cases.permissions import RULES
 from handlers.base import CommandHelp, Context, FunctionHandler, Handler
 from notify.wording import chat as texts
+from vocab.labels import role_label
 
 HELP_WORDS = frozenset({"帮助", "help", "?", "？", "菜单", "怎么用", "使用说明", "/help", "/帮助"})
 
@@ -26,13 +26,6 @@ def roles_for(*actions: Action) -> frozenset[str]:
         str(role) for role, rules in RULES.items()
         if role is not Role.SYSTEM and any(action in rules for action in actions)
     )
-
-
-def role_label(role: str) -> str:
-    try:
-        return core_texts.ROLE_LABELS[Role(role)]
-    except ValueError:
-        return texts.ROLE_TITLES.get(role) or role
 
 
 class HelpBook:
