@@ -127,3 +127,15 @@ def test_a_long_trail_pages_and_says_how_to_see_the_rest(bot):
     bot.say_to_app("lijuan", f"详情 {n} 3")
     [none] = texts(bot, "lijuan")
     assert "共 2 页，没有第 3 页" in none
+
+
+def test_chunks_keep_every_message_within_wecoms_size_and_lose_no_line():
+    from notify.trail import chunks
+
+    lines = [f"· 第{i}条 " + "处理记录" * 20 for i in range(60)]
+    messages = chunks(lines)
+    assert len(messages) > 1
+    assert all(len(m.encode()) <= 2048 for m in messages)
+    assert "\n".join(messages).splitlines() == lines
+    [cut] = chunks(["长" * 1000])
+    assert len(cut.encode()) <= 2048 and cut.startswith("长")
