@@ -88,7 +88,7 @@ def test_a_reply_in_words_rates_the_ticket(bot, where, typed, rating, comment):
         assert any(f"工单 #{n} 已重新打开" in a for a in answers)
         bot.deliver()
         reopened = [t for t in bot.received("wanghong") if "居民不满意" in t]
-        assert reopened and (comment or "—") in reopened[-1]
+        assert reopened and (comment or "（未填写）") in reopened[-1]
     else:
         assert status == "closed"
         assert any(f"工单 #{n} 已结单" in a for a in answers)

@@ -58,7 +58,7 @@ def climb_to_the_county(bot) -> int:  # type: ignore[no-untyped-def]
 def test_a_ticket_escalated_to_the_county_is_handled_there(bot):
     n = climb_to_the_county(bot)
     assert f"工单 #{n} 已上报县综治中心钱进" in last_reply(bot, "zhaolei")
-    assert any(f"工单 #{n} 上报给您处理（由综治中心赵磊）" in m for m in bot.received("qianjin"))
+    assert any(f"上报工单 #{n}：由综治中心赵磊从综治中心上报给您处理" in m for m in bot.received("qianjin"))
     assert any("已上报县综治中心钱进处理" in m for m in bot.received("zhangsan"))
 
     bot.say_to_app("qianjin", "任务")
