@@ -16,7 +16,7 @@ from typing import Any
 from flask import Blueprint, jsonify, render_template, request
 
 from settings.model import Settings
-from wecom.simulator import SimulatorState
+from wecom.simulator import SimulatorState, markdown
 from wecom.simulator.callback import CallbackClient
 from wecom.simulator.cards import CardNotClickable
 from wecom.simulator.payloads import aibot_text, app_text, template_card_click
@@ -109,6 +109,8 @@ def demo_blueprint(world: DemoWorld) -> Blueprint:
                 "kind": "bot", "channel": d.channel, "to": d.target, "chat_id": chat,
                 "msgtype": d.msgtype, "content": d.content, "body": d.body, "at": d.at,
             }
+            if d.msgtype == "markdown":
+                item["html"] = markdown.render(d.content)  # as the WeCom client shows it
             if d.msgtype == "template_card" and d.channel == "app":
                 # what the member sees now: the card after any update_template_card
                 view = world.state.cards.view(d.target, str(d.body[d.msgtype].get("task_id")))
