@@ -16,6 +16,7 @@ from typing import Any
 from flask import Blueprint, jsonify, render_template, request
 
 from settings.model import Settings
+from vocab.labels import role_label
 from wecom.simulator import SimulatorState, markdown
 from wecom.simulator.callback import CallbackClient
 from wecom.simulator.cards import CardNotClickable
@@ -55,7 +56,7 @@ def demo_blueprint(world: DemoWorld) -> Blueprint:
     def page():  # type: ignore[no-untyped-def]
         settings = world.settings
         people = [
-            {"userid": p.userid, "name": p.name, "role": p.role}
+            {"userid": p.userid, "name": p.name, "role": p.role, "label": role_label(p.role)}
             for p in settings.roster
         ]
         groups = [{"chat_id": g.chat_id, "name": g.name} for g in settings.groups]
