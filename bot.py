@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from cli.common import settings_from
+from cli.logs import configure_logging
 from settings import ConfigError, config_schema
 from settings.environment import Environment
 
@@ -152,13 +153,7 @@ def _add_feature_commands(module: str, sub: argparse._SubParsersAction) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    if not args.verbose:  # APScheduler logs every job run, Alembic every plugin, at INFO
-        for noisy in ("apscheduler", "alembic"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging(verbose=args.verbose)
     try:
         return int(args.func(args) or 0)
     except ConfigError as error:

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from cli.logs import configure_logging
 from nlp.classifier import (
     DEFAULT_FAQ,
     DEFAULT_RULES,
@@ -167,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="nlp")
     add_commands(ap.add_subparsers(dest="command", required=True))
     ns = ap.parse_args(argv)
+    configure_logging()
     return int(ns.func(ns))
 
 

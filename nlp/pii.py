@@ -2,20 +2,25 @@
 
 Chinese text has no word boundaries, so ``\\b`` never works here ("电话13812345678" has none);
 digit look-arounds make sure a number is not part of a longer digit run (ticket #12, dates and
-order numbers stay untouched).
+order numbers stay untouched). A ``\\uXXXX`` escape before a number also starts it: JSON written
+with ``ensure_ascii`` (SQL parameters, payloads in logs) turns "身份证1101…" into "\\u8bc11101…".
 """
 
 from __future__ import annotations
 
 import re
 
+# The start of a number: no letter or digit before it (digits only, for phones), or an escape.
+_ESCAPED = r"(?<=\\u[0-9a-fA-F]{4})"
+_START = rf"(?:{_ESCAPED}|(?<![0-9A-Za-z]))"
+_PHONE_START = rf"(?:{_ESCAPED}|(?<!\d))"
 # 18-digit resident ID (last may be X) or the old 15-digit one; birth month/day sanity-checked.
-_ID18 = re.compile(r"(?<![0-9A-Za-z])(\d{6})((?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3})([\dXx])(?![0-9A-Za-z])")
-_ID15 = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3})(?![0-9A-Za-z])")
+_ID18 = re.compile(_START + r"(\d{6})((?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3})([\dXx])(?![0-9A-Za-z])")
+_ID15 = re.compile(_START + r"(\d{6})(\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3})(?![0-9A-Za-z])")
 # Mainland mobile numbers, optionally +86 and separated 3-4-4 by a space or hyphen.
-_PHONE = re.compile(r"(?<![\d])((?:\+?86[- ]?)?1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
+_PHONE = re.compile(_PHONE_START + r"((?:\+?86[- ]?)?1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
 # Landlines with an area code: 0571-88886666 / 010-12345678.
-_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})-(\d{3,4})(\d{4})(?!\d)")
+_LANDLINE = re.compile(_PHONE_START + r"(0\d{2,3})-(\d{3,4})(\d{4})(?!\d)")
 
 
 def _mask_id18(m: re.Match[str]) -> str:

@@ -12,10 +12,15 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys."""
+    """An engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys.
+
+    Every engine hides its SQL parameters from logs and error messages (``hide_parameters``):
+    they carry what residents typed, phone and ID numbers included.
+    """
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False}
+            url, echo=echo, hide_parameters=True,
+            connect_args={"timeout": 30, "check_same_thread": False},
         )
 
         @event.listens_for(engine, "connect")
@@ -35,7 +40,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     # No pre-ping: it costs a round trip on every checkout, on the callback's hot path. After a
     # database restart a stale connection fails once and is dropped with the rest of the pool;
     # WeCom re-delivers an unanswered callback, and the workers retry.
-    return create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_recycle=1800)
+    return create_engine(url, echo=echo, hide_parameters=True, pool_size=10, max_overflow=20,
+                         pool_recycle=1800)
 
 
 def autocommit_engine(engine: Engine) -> Engine:
@@ -50,7 +56,8 @@ def autocommit_engine(engine: Engine) -> Engine:
     if engine.dialect.name == "sqlite":
         return engine
     return create_engine(
-        engine.url, isolation_level="AUTOCOMMIT", pool_size=4, max_overflow=8, pool_recycle=1800
+        engine.url, isolation_level="AUTOCOMMIT", hide_parameters=True, pool_size=4,
+        max_overflow=8, pool_recycle=1800,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from nlp import extract_location, mask_pii
@@ -33,6 +35,15 @@ def test_phone_and_id_in_one_message() -> None:
     out = mask_pii("我叫张三，身份证110105199003071234，电话13812345678，住3栋")
     assert "13812345678" not in out and "199003071234" not in out
     assert "138****5678" in out and "110105********1234" in out
+
+
+def test_numbers_after_json_escapes_are_masked() -> None:
+    """JSON with ensure_ascii ends "证" and "号" in digits: "\\u8bc1", "\\u53f7"."""
+    escaped = json.dumps({"text": "身份证110105199003071234，手机号13812345678，座机号0571-88886666"})
+    out = mask_pii(escaped)
+    assert "199003071234" not in out and "13812345678" not in out and "8888" not in out
+    assert "110105********1234" in out and "138****5678" in out and "0571-****6666" in out
+    assert mask_pii(json.dumps("工单号20240305")) == json.dumps("工单号20240305")
 
 
 @pytest.mark.parametrize(
