@@ -46,8 +46,12 @@ def leaks(text: str) -> list[str]:
 
 
 def failing_insert(session, text: str):  # type: ignore[no-untyped-def]
-    """An INSERT the database refuses (no such ticket) with ``text`` among its parameters."""
-    return session.execute(insert(TicketEvent).values(ticket_id=987654321, action="note",
+    """An INSERT the database refuses (no such ticket) with ``text`` among its parameters.
+
+    A foreign key, not a check: PostgreSQL quotes the whole failing row of a check violation
+    in its DETAIL, which only the log filter can mask.
+    """
+    return session.execute(insert(TicketEvent).values(ticket_id=987654321, action="progress",
                                                       note=text, data={"text": text}))
 
 
