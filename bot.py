@@ -1,12 +1,15 @@
 """GridBot (网格通) command line: run the bot, its clocks and its tools.
 
+Installed (``pip install .``), the same command line is ``gridbot``::
+
     python bot.py demo                 # embedded default: SQLite + WeCom simulator + chat page
     python bot.py serve --port 8080    # production web server (waitress) for WeCom callbacks
     python bot.py db upgrade           # apply database migrations
     python bot.py check-config         # validate config.yaml and say what is wrong
     python bot.py check-config --schema FILE   # its JSON schema, for editors
 
-Every command reads ``--config`` (default: $GRIDBOT_CONFIG, else config.yaml beside this file);
+Every command reads ``--config`` (default: $GRIDBOT_CONFIG, else config.yaml beside this file in
+the source tree, else config.yaml in the current folder);
 a bad config stops start-up with every key that is wrong and the reason, exit code 2.
 """
 
@@ -95,11 +98,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(settings, host=args.host, port=args.port, database_url=args.database_url)
 
 
+def default_config() -> Path:
+    """$GRIDBOT_CONFIG; else the sample beside bot.py in the source tree; else ./config.yaml
+    (installed, bot.py sits in site-packages with no config beside it)."""
+    beside = HERE / "config.yaml"
+    return Environment.read().config or (beside if beside.is_file() else Path("config.yaml"))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bot.py", description="GridBot 网格通")
+    parser = argparse.ArgumentParser(description="GridBot 网格通")  # prog: bot.py or gridbot
     parser.add_argument(
         "--config",
-        default=str(Environment.read().config or HERE / "config.yaml"),
+        default=str(default_config()),
         help="config file (default: $GRIDBOT_CONFIG or config.yaml)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")

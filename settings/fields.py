@@ -18,6 +18,11 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, Wit
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _AES_KEY = re.compile(r"^[A-Za-z0-9]{43}$")
 
+# Where GridBot's packages are (the source tree, or site-packages once installed), and those of
+# them that ship data files a config may name: the default rules and FAQ, jieba's words.
+SHIPPED_ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_DATA = ("rules", "nlp")
+
 
 def _text(value: Any) -> str:
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -81,10 +86,10 @@ def _time_zone(value: Any) -> str:
 
 
 def _existing_file(value: str, info: ValidationInfo) -> str:
-    """A path relative to the config file's folder (``base_dir`` in the validation context)."""
+    """A data file beside the config file or shipped with GridBot (:func:`resolve_file`)."""
     base = (info.context or {}).get("base_dir")
     if base is not None:
-        path = resolve_path(Path(base), value)
+        path = resolve_file(Path(base), value)
         if not path.is_file():
             raise ValueError(f"file not found: {path}")
     return value
@@ -94,6 +99,20 @@ def resolve_path(base: Path, value: str) -> Path:
     """``value`` as written in config.yaml, relative to the folder of the file."""
     path = Path(value)
     return path if path.is_absolute() else base / path
+
+
+def resolve_file(base: Path, value: str) -> Path:
+    """A data file named in config.yaml: beside the config file, else the one GridBot ships.
+
+    The sample config names ``rules/categories.yaml``, ``rules/faq.yaml`` and
+    ``nlp/userdict.txt``; a config copied out of the source tree (an installed GridBot) still
+    finds them, and a copy of its own beside the config takes their place.
+    """
+    path = resolve_path(base, value)
+    shipped = SHIPPED_ROOT / value
+    if path.is_file() or Path(value).is_absolute() or Path(value).parts[0] not in SHIPPED_DATA:
+        return path
+    return shipped if shipped.is_file() else path
 
 
 def one_of(*choices: str) -> Any:

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from settings.environment import ENV_OVERRIDES, Environment
 from settings.errors import ConfigError, problems_of
-from settings.fields import resolve_path
+from settings.fields import resolve_file, resolve_path
 from settings.model import (
     AiBotSettings,
     CalendarSettings,
@@ -95,9 +95,9 @@ def _settings(config: ConfigDocument, base_dir: Path, source: Path | None) -> Se
             timezone=config.calendar.timezone,
             overrides={day: kind == "workday" for day, kind in config.calendar.overrides.items()}),
         classifier=ClassifierSettings(
-            rules_path=resolve_path(base_dir, classifier.rules),
-            faq_path=resolve_path(base_dir, classifier.faq) if classifier.faq else None,
-            userdict_path=(resolve_path(base_dir, classifier.userdict) if classifier.userdict
+            rules_path=resolve_file(base_dir, classifier.rules),
+            faq_path=resolve_file(base_dir, classifier.faq) if classifier.faq else None,
+            userdict_path=(resolve_file(base_dir, classifier.userdict) if classifier.userdict
                            else None),
             threshold=classifier.threshold),
         redis_url=config.redis.url,

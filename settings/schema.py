@@ -145,7 +145,8 @@ class RedisSection(Section):
 
 
 class ClassifierSection(Section):
-    """The keyword rules, the FAQ and jieba's user dictionary, relative to this file."""
+    """The keyword rules, the FAQ and jieba's user dictionary: paths relative to this file; the
+    sample's paths fall back to the files GridBot ships when there is no copy beside it."""
 
     rules: ExistingFile = "rules/categories.yaml"
     """categories, keywords, urgency and chatter words."""
