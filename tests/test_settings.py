@@ -116,6 +116,38 @@ def test_yaml_syntax_errors_and_missing_files(tmp_path: Path):
     assert caught.value.reason == "not found"
 
 
+def test_a_config_alone_finds_the_rules_and_words_gridbot_ships(tmp_path: Path):
+    """An installed GridBot: the sample config copied out, no rules/ or nlp/ beside it."""
+    alone = tmp_path / "config.yaml"
+    alone.write_text(CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
+    classifier = load_settings(alone, environ={}).classifier
+    assert classifier.rules_path == ROOT / "rules" / "categories.yaml"
+    assert classifier.faq_path == ROOT / "rules" / "faq.yaml"
+    assert classifier.userdict_path == ROOT / "nlp" / "userdict.txt"
+
+
+def test_a_copy_beside_the_config_wins_over_the_shipped_file(tmp_path: Path):
+    (tmp_path / "rules").mkdir()
+    own = tmp_path / "rules" / "categories.yaml"
+    own.write_text((ROOT / "rules" / "categories.yaml").read_text(encoding="utf-8"),
+                   encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text(CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
+    assert load_settings(config, environ={}).classifier.rules_path == own
+
+
+@pytest.mark.parametrize("name", ["rules/mine.yaml", "tests/data/grid_messages.csv"])
+def test_a_file_neither_beside_the_config_nor_shipped_is_an_error(tmp_path: Path, name: str):
+    raw = copy.deepcopy(RAW)
+    raw["classifier"]["rules"] = name
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, environ={})
+    assert {problem.key: problem.reason for problem in caught.value.problems} == {
+        "classifier.rules": f"file not found: {tmp_path / name}"}
+
+
 def _run_bot(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     import os
 
