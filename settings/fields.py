@@ -109,9 +109,11 @@ def resolve_file(base: Path, value: str) -> Path:
     finds them, and a copy of its own beside the config takes their place.
     """
     path = resolve_path(base, value)
-    shipped = SHIPPED_ROOT / value
-    if path.is_file() or Path(value).is_absolute() or Path(value).parts[0] not in SHIPPED_DATA:
+    named = Path(value)
+    if path.is_file() or named.is_absolute() or named.parts[0] not in SHIPPED_DATA \
+            or ".." in named.parts:
         return path
+    shipped = SHIPPED_ROOT / named
     return shipped if shipped.is_file() else path
 
 

@@ -136,7 +136,8 @@ def test_a_copy_beside_the_config_wins_over_the_shipped_file(tmp_path: Path):
     assert load_settings(config, environ={}).classifier.rules_path == own
 
 
-@pytest.mark.parametrize("name", ["rules/mine.yaml", "tests/data/grid_messages.csv"])
+@pytest.mark.parametrize("name", ["rules/mine.yaml", "tests/data/grid_messages.csv",
+                                  "rules/../tests/data/grid_messages.csv"])
 def test_a_file_neither_beside_the_config_nor_shipped_is_an_error(tmp_path: Path, name: str):
     raw = copy.deepcopy(RAW)
     raw["classifier"]["rules"] = name
