@@ -28,6 +28,7 @@ from cases.duplicates import WINDOW, best_match
 from cases.ladder import Handler, Level, first_handler, handler_for
 from cases.lifecycle import decide
 from cases.model import OPEN_STATUSES, Action, Actor
+from cases.next_due import refresh_next_due
 from cases.service import Workflow, view_of
 from settings.model import Settings
 from store.models import Grid, GroupChat, Person, Ticket, TicketEvent
@@ -142,6 +143,7 @@ def open_ticket(
         dispatch_due=dispatch_due.at,
         deadlines_provisional=dispatch_due.provisional,
     )
+    refresh_next_due(ticket, clock)  # dispatching below moves it to the accept clock
     original = find_duplicate(session, roster, grid, request.category, request.text, now)
     session.add(ticket)
     session.flush()

@@ -3,7 +3,8 @@
 ``Workflow.act`` is the one way a ticket changes after intake: it builds the ``TicketView`` and
 ``Actor`` from the store (the actor's scopes are their memberships), finds the next handler up
 the ladder for escalations (``cases.ladder``), calls ``decide``, applies ``changes`` and
-``stamps``, starts the SLA stage's clock (``cases.deadlines.SlaClock``), writes the
+``stamps``, starts the SLA stage's clock (``cases.deadlines.SlaClock``) and stores the ticket's
+next due time (``cases.next_due``), writes the
 ``TicketEvent`` audit row and returns an :class:`Outcome`. It speaks no chat: the handlers and the
 sweep turn an ``Outcome`` into messages. It flushes but never commits (the caller's transaction).
 """
@@ -24,6 +25,8 @@ from cases.deadlines import SlaClock, Stage
 from cases.ladder import Handler, Level, escalation_target, first_handler, level_for_role
 from cases.lifecycle import Decision, decide, refuse
 from cases.model import Action, Actor, Duty, Rating, Role, Status, TicketView
+from cases.next_due import active_stage as active_stage  # re-exported: handlers read it here
+from cases.next_due import refresh_next_due
 from cases.permissions import check
 from settings.model import Settings
 from store.models import Grid, Person, Ticket, TicketEvent
@@ -98,19 +101,6 @@ def load(session: Session, ticket_id: int, *, lock: bool = False) -> Ticket | No
     return session.scalar(query)
 
 
-def active_stage(ticket: Ticket) -> tuple[Stage, datetime, datetime] | None:
-    """The running SLA stage of a ticket: (stage, started at, due at), or None."""
-    status = ticket.status
-    if status in (Status.CREATED, Status.RETURNED) and ticket.dispatch_due is not None:
-        start = ticket.dispatched_at if status == Status.RETURNED else ticket.created_at
-        return Stage.DISPATCH, start or ticket.created_at, ticket.dispatch_due
-    if status == Status.DISPATCHED and ticket.accept_due and ticket.dispatched_at:
-        return Stage.ACCEPT, ticket.dispatched_at, ticket.accept_due
-    if status == Status.ACCEPTED and ticket.resolve_due and ticket.accepted_at:
-        return Stage.RESOLVE, ticket.accepted_at, ticket.resolve_due
-    return None
-
-
 def _plain(value: Any) -> Any:
     return str(value) if isinstance(value, StrEnum) else value
 
@@ -134,7 +124,7 @@ class Workflow:
     def next_handler(self, ticket: Ticket) -> Handler | None:
         """The first staffed level above the ticket's, or None at the top of the ladder."""
         path = ladder_path(self.session, self.settings, ticket)
-        return escalation_target(ticket.level, path, duties(self.session))
+        return escalation_target(ticket.level, path, duties(self.session, path))
 
     def rating_due(self, ticket: Ticket) -> datetime | None:
         """When an unanswered rating request closes the ticket as 未评价."""
@@ -203,7 +193,8 @@ class Workflow:
         target_grid = grid or ticket.grid or (self._home_grid(person) if person else None)
         path = tuple(g.code for g in grid_path(target_grid)) if target_grid else place_path(ticket)
         if person is None:
-            found = first_handler(path, duties(self.session), Level.WORKER) if path else None
+            found = (first_handler(path, duties(self.session, path), Level.WORKER)
+                     if path else None)
             people = people_by_ids(self.session, found.person_ids[:1]) if found else []
             if not people:
                 return Outcome(False, Action.DISPATCH, ticket, reason=None)
@@ -243,7 +234,8 @@ class Workflow:
         now: datetime,
         handler: Handler | None = None,
     ) -> Outcome:
-        """Persist an allowed decision: columns, stamps, the new stage's due time, the event."""
+        """Persist an allowed decision: columns, stamps, the new stage's due time, the ticket's
+        next due time, the event."""
         if not decision.allowed or decision.event is None:
             return Outcome(False, action, ticket, reason=decision.reason)
         previous = ticket.assignee
@@ -260,6 +252,7 @@ class Workflow:
             ticket.status = str(decision.to_status)
         if decision.clock is not None:
             self._start_clock(ticket, decision.clock, now)
+        refresh_next_due(ticket, self.clock)
         event = decision.event
         row = TicketEvent(
             ticket_id=ticket.id,

@@ -1,7 +1,7 @@
 """The SLA sweep: reminders before each due time, escalation when a stage is overdue, 未评价.
 
-``sweep(source, services, now)`` looks at every ticket with a running clock, each in a
-transaction of its own:
+``sweep(source, services, now)`` reads only the tickets whose indexed ``next_due_at``
+(``cases.next_due``) has come, in batches of ``BATCH_SIZE`` ordered by that time, and for each:
 
 * a provisional deadline is computed again from its start (calendar data may have appeared);
 * a stage past due (dispatch, accept, resolve) escalates the ticket one level up the ladder
@@ -10,29 +10,40 @@ transaction of its own:
 * otherwise the latest reminder point (``SlaClock.reminder_times``) that has passed reminds the
   handler (earlier missed points are not sent late);
 * a resolved ticket whose rating did not come within ``rating_days`` working days is closed as
-  未评价 (``unrated``).
+  未评价 (``unrated``);
+* then its ``next_due_at`` moves to the first moment after ``now`` (None: nothing more until the
+  ticket changes).
+
+Provisional deadlines move when the calendar changes, not at a moment of their own: the first
+sweep with a calendar (and SLA settings) this process has not swept with yet also reads every
+provisional ticket with a running clock.
 
 Exactly once: every reminder and escalation inserts a ``ClockMark`` unique on
-``(ticket_id, stage, kind, due_at)`` in the same transaction as its change and its outbox rows.
-The ticket row is locked ``FOR UPDATE SKIP LOCKED`` (PostgreSQL); a concurrent sweep that gets
-there second skips the ticket, or fails on the unique mark and rolls back. A restart re-reads the
-marks from the database, so nothing is repeated and nothing is lost.
+``(ticket_id, stage, kind, due_at)`` in the same transaction as its change, its outbox rows and
+the ticket's new ``next_due_at``. A batch is claimed ``FOR UPDATE SKIP LOCKED`` (PostgreSQL), so a
+concurrent sweep takes other tickets. When a batch fails on a concurrent writer (SQLite's single
+writer, a unique mark) it rolls back whole and its tickets are tried again one transaction each,
+re-read under the same condition: one the other sweep handled is no longer due and is skipped.
+A restart re-reads the marks and the due times from the database, so nothing is repeated and
+nothing is lost.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, select, tuple_
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases.deadlines import SlaClock, Stage
 from cases.ladder import Level, handler_for
 from cases.model import Action, Actor, Status
+from cases.next_due import refresh_next_due
 from cases.service import Workflow, active_stage, ladder_path
 from notify import Messenger
 from notify.ticket_events import Announcer
@@ -49,6 +60,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+BATCH_SIZE = 200
 _CLOCKED = (Status.CREATED, Status.RETURNED, Status.DISPATCHED, Status.ACCEPTED, Status.RESOLVED)
 
 
@@ -67,6 +79,14 @@ class SweepReport:
                 "closed_unrated": len(self.closed_unrated),
                 "recomputed": len(self.recomputed), "skipped": self.skipped}
 
+    def add(self, other: SweepReport) -> None:
+        """Count a committed batch."""
+        self.reminded += other.reminded
+        self.escalated += other.escalated
+        self.closed_unrated += other.closed_unrated
+        self.recomputed += other.recomputed
+        self.skipped += other.skipped
+
 
 def _factory(source: Any) -> sessionmaker[Session]:
     return source.session_factory if hasattr(source, "session_factory") else source
@@ -79,25 +99,123 @@ def run_sweep(context: JobContext) -> dict[str, Any]:
     return report.as_dict()
 
 
-def sweep(source: Any, services: Services, now: datetime) -> SweepReport:
+def sweep(source: Any, services: Services, now: datetime, *,
+          batch_size: int = BATCH_SIZE) -> SweepReport:
     """Run every due clock once; ``source`` is a session factory or anything with one."""
-    factory = _factory(source)
-    with factory() as session:
-        ids = list(session.scalars(
-            select(Ticket.id).where(Ticket.status.in_([str(s) for s in _CLOCKED]))
-            .order_by(Ticket.id)
-        ))
-    report = SweepReport()
-    for ticket_id in ids:
+    run = _Sweep(_factory(source), services, now, batch_size)
+    if _CalendarsSwept.is_new(services):
+        run.provisional()
+        _CalendarsSwept.remember(services)
+    run.due()
+    return run.report
+
+
+class _CalendarsSwept:
+    """The calendar and SLA settings the provisional tickets were last recomputed with."""
+
+    _lock = threading.Lock()
+    _last: tuple[object, object] | None = None
+
+    @classmethod
+    def is_new(cls, services: Services) -> bool:
+        with cls._lock:
+            last = cls._last
+        return last is None or last[0] is not services.calendar or last[1] is not services.settings.sla
+
+    @classmethod
+    def remember(cls, services: Services) -> None:
+        with cls._lock:
+            cls._last = (services.calendar, services.settings.sla)
+
+
+class _Sweep:
+    """One sweep at ``now``: claims batches, runs each ticket's clocks, counts what it did."""
+
+    def __init__(self, factory: sessionmaker[Session], services: Services, now: datetime,
+                 batch_size: int) -> None:
+        self.factory = factory
+        self.services = services
+        self.now = now
+        self.batch_size = batch_size
+        self.report = SweepReport()
+
+    def due(self) -> None:
+        """Every ticket whose next moment has come, oldest first (keyset on the index)."""
+        condition = Ticket.next_due_at <= self.now
+        after: tuple[datetime, int] | None = None
+        while True:
+            query = select(Ticket).where(condition)
+            if after is not None:
+                query = query.where(tuple_(Ticket.next_due_at, Ticket.id) > tuple_(*after))
+            last = self._batch(query.order_by(Ticket.next_due_at, Ticket.id), condition)
+            if last is None:
+                return
+            after = (last.next_due, last.id)
+
+    def provisional(self) -> None:
+        """Every provisional ticket with a running clock (its deadline may move)."""
+        condition = Ticket.deadlines_provisional.is_(True) & Ticket.status.in_(
+            [str(s) for s in _CLOCKED])
+        after = 0
+        while True:
+            query = select(Ticket).where(condition, Ticket.id > after).order_by(Ticket.id)
+            last = self._batch(query, condition)
+            if last is None:
+                return
+            after = last.id
+
+    def _batch(self, query: Select[tuple[Ticket]], condition: ColumnElement[bool]) -> _Key | None:
+        """Claim and run one batch; the key of its last ticket, or None when it was the last."""
+        query = query.limit(self.batch_size).with_for_update(skip_locked=True)
+        ids: list[int] = []
         try:
-            with factory() as session, session.begin():
-                _TicketSweep(session, services, now, report).run(ticket_id)
+            with self.factory() as session, session.begin():
+                tickets = list(session.scalars(query))
+                if not tickets:
+                    return None
+                ids = [t.id for t in tickets]
+                last = _Key(tickets[-1].next_due_at or self.now, tickets[-1].id)
+                done = SweepReport()
+                work = _TicketSweep(session, self.services, self.now, done)
+                for ticket in tickets:
+                    work.run(ticket)
         except (IntegrityError, OperationalError) as error:
-            # another sweep did (or is doing) this one: its mark wins, ours rolled back
-            log.info("sla sweep: ticket %s left to a concurrent sweep (%s)", ticket_id,
+            if not ids:
+                raise
+            log.info("sla sweep: batch of %d met a concurrent sweep (%s); one by one", len(ids),
                      type(error).__name__)
-            report.skipped += 1
-    return report
+            self._one_by_one(ids, condition)
+            return _Key(last.next_due, last.id) if len(ids) == self.batch_size else None
+        self.report.add(done)
+        return last if len(tickets) == self.batch_size else None
+
+    def _one_by_one(self, ids: list[int], condition: ColumnElement[bool]) -> None:
+        """A failed batch again, a transaction per ticket, each re-read under ``condition``."""
+        for ticket_id in ids:
+            done = SweepReport()
+            try:
+                with self.factory() as session, session.begin():
+                    ticket = session.scalar(
+                        select(Ticket).where(Ticket.id == ticket_id, condition)
+                        .with_for_update(skip_locked=True))
+                    if ticket is None:  # handled by the other sweep, or held by it now
+                        done.skipped += 1
+                    else:
+                        _TicketSweep(session, self.services, self.now, done).run(ticket)
+            except (IntegrityError, OperationalError) as error:
+                # another sweep did (or is doing) this one: its mark wins, ours rolled back
+                log.info("sla sweep: ticket %s left to a concurrent sweep (%s)", ticket_id,
+                         type(error).__name__)
+                done = SweepReport(skipped=1)
+            self.report.add(done)
+
+
+@dataclass(frozen=True)
+class _Key:
+    """Where a batch ended: the next batch starts after it."""
+
+    next_due: datetime
+    id: int
 
 
 class _TicketSweep:
@@ -112,13 +230,12 @@ class _TicketSweep:
         self.clock = SlaClock(services.settings.sla, services.calendar)
         self.workflow = Workflow(session, services.settings, self.clock)
 
-    def run(self, ticket_id: int) -> None:
-        ticket = self.session.scalar(
-            select(Ticket).where(Ticket.id == ticket_id).with_for_update(skip_locked=True)
-        )
-        if ticket is None:
-            self.report.skipped += 1
-            return
+    def run(self, ticket: Ticket) -> None:
+        """Do what is due for the (locked) ticket, then move its next due time past ``now``."""
+        self._due(ticket)
+        refresh_next_due(ticket, self.clock, after=self.now)
+
+    def _due(self, ticket: Ticket) -> None:
         if ticket.status == Status.RESOLVED:
             self._rating(ticket)
             return
@@ -221,8 +338,8 @@ class _TicketSweep:
             return [ticket.assignee]
         path = ladder_path(self.session, self.services.settings, ticket)
         level = Level(ticket.level) if ticket.level else Level.CENTER
-        found = handler_for(level, path, duties(self.session)) or handler_for(
-            Level.CENTER, path, duties(self.session))
+        on_path = duties(self.session, path)
+        found = handler_for(level, path, on_path) or handler_for(Level.CENTER, path, on_path)
         return people_by_ids(self.session, found.person_ids) if found else []
 
     def _category(self, ticket: Ticket) -> str:

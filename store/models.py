@@ -183,6 +183,14 @@ class Ticket(Base):
         Index("ix_tickets_originals_grid_category_created", "grid_id", "category", "created_at",
               sqlite_where=text("duplicate_of_id IS NULL"),
               postgresql_where=text("duplicate_of_id IS NULL")),
+        # the SLA sweep reads only what is due (cases.next_due); closed tickets are not indexed
+        Index("ix_tickets_next_due", "next_due_at", "id",
+              sqlite_where=text("next_due_at IS NOT NULL"),
+              postgresql_where=text("next_due_at IS NOT NULL")),
+        # ... and the provisional ones when the calendar changed
+        Index("ix_tickets_provisional", "id",
+              sqlite_where=text("deadlines_provisional = 1"),
+              postgresql_where=text("deadlines_provisional")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)  # the short number used in chat: #12
@@ -220,6 +228,8 @@ class Ticket(Base):
     accept_due: Mapped[datetime | None]
     resolve_due: Mapped[datetime | None]
     deadlines_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The earliest moment the SLA sweep has something to do (cases.next_due); None: nothing.
+    next_due_at: Mapped[datetime | None]
 
     rating: Mapped[Rating | None] = vocabulary_column("rating", Rating)
     rating_comment: Mapped[str | None] = mapped_column(Text)

@@ -124,15 +124,21 @@ def subtree_ids(session: Session, root_ids: Iterable[int]) -> set[int]:
     return found
 
 
-def duties(session: Session) -> dict[str, dict[str, list[int]]]:
-    """Grid code → role → ids of the active people holding that duty there."""
-    rows = session.execute(
+def duties(
+    session: Session, codes: Iterable[str] | None = None
+) -> dict[str, dict[str, list[int]]]:
+    """Grid code → role → ids of the active people holding that duty there; only the grids
+    ``codes`` when given (a ticket's ladder path: a few rows, not the whole county's roster)."""
+    query = (
         select(Grid.code, Membership.role, Person.id)
         .join(Membership, Membership.grid_id == Grid.id)
         .join(Person, Person.id == Membership.person_id)
         .where(Person.active.is_(True))
         .order_by(Person.id)
-    ).all()
+    )
+    if codes is not None:
+        query = query.where(Grid.code.in_(list(codes)))
+    rows = session.execute(query).all()
     result: dict[str, dict[str, list[int]]] = {}
     for code, role, person_id in rows:
         result.setdefault(code, {}).setdefault(role, []).append(person_id)
