@@ -63,6 +63,19 @@ class Clocks:
                        accept_due=accept_due, resolve_due=resolve_due)
         return accept_due, resolve_due, next_due(probe, self.clock)
 
+    def due_start(self, status: str, now: datetime) -> datetime:
+        """A start (days back) whose stage has a reminder due (accepted) or is overdue
+        (dispatched) at ``now``, an hour either way."""
+        for days in range(1, 30):
+            start = now - timedelta(days=days)
+            times = [self.times(status, start - timedelta(minutes=m), "general") for m in (0, 60)]
+            if status == "accepted" and all(
+                    n is not None and n <= now < r for _, r, n in times):
+                return start
+            if status == "dispatched" and all(a < now for a, _, _ in times):
+                return start
+        raise RuntimeError(f"no start found for a due {status} ticket")
+
 
 def tickets(clocks: Clocks, town: Any, first_id: int, count: int, now: datetime,
             kind: str) -> Iterator[tuple[Any, ...]]:
@@ -73,10 +86,9 @@ def tickets(clocks: Clocks, town: Any, first_id: int, count: int, now: datetime,
         if kind == "quiet":
             status = "accepted" if i % 10 < 7 else "dispatched"
             start = minute - timedelta(minutes=1 + i % 50)
-        elif kind == "remind":
-            status, start = "accepted", minute - timedelta(days=4, minutes=i % 60)
         else:
-            status, start = "dispatched", minute - timedelta(days=6, minutes=i % 60)
+            status = "accepted" if kind == "remind" else "dispatched"
+            start = clocks.due_start(status, minute) - timedelta(minutes=i % 60)
         tier = "general" if kind != "quiet" else TIERS[i % 3]
         accept_due, resolve_due, next_at = clocks.times(status, start, tier)
         g = i % len(town.grid_ids)

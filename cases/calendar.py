@@ -91,6 +91,8 @@ class WorkCalendar:
     overrides: Mapping[date, bool] = field(default_factory=dict)
     tz: tzinfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TZ))
     office_hours: tuple[time, time] | None = None
+    _days: dict[date, tuple[bool, bool]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def __init__(
         self,
@@ -106,6 +108,9 @@ class WorkCalendar:
         object.__setattr__(self, "overrides", MappingProxyType(dict(overrides or {})))
         object.__setattr__(self, "tz", zone)
         object.__setattr__(self, "office_hours", office_hours)
+        # day → (working, certain): chinesecalendar's look-up is slow, and a sweep asks the same
+        # few weeks of days for every ticket (a day's status never changes for one instance)
+        object.__setattr__(self, "_days", {})
 
     @classmethod
     def from_settings(
@@ -122,6 +127,12 @@ class WorkCalendar:
 
     def _status(self, d: date) -> tuple[bool, bool]:
         """(is a working day, is certain)."""
+        known = self._days.get(d)
+        if known is None:
+            known = self._days[d] = self._look_up(d)
+        return known
+
+    def _look_up(self, d: date) -> tuple[bool, bool]:
         if d in self.overrides:
             return self.overrides[d], True
         try:

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Select, select, tuple_
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from cases.deadlines import SlaClock, Stage
 from cases.ladder import Level, handler_for
@@ -166,7 +166,8 @@ class _Sweep:
 
     def _batch(self, query: Select[tuple[Ticket]], condition: ColumnElement[bool]) -> _Key | None:
         """Claim and run one batch; the key of its last ticket, or None when it was the last."""
-        query = query.limit(self.batch_size).with_for_update(skip_locked=True)
+        query = (query.options(selectinload(Ticket.assignee)).limit(self.batch_size)
+                 .with_for_update(skip_locked=True, of=Ticket))
         ids: list[int] = []
         try:
             with self.factory() as session, session.begin():
@@ -176,7 +177,7 @@ class _Sweep:
                 ids = [t.id for t in tickets]
                 last = _Key(tickets[-1].next_due_at or self.now, tickets[-1].id)
                 done = SweepReport()
-                work = _TicketSweep(session, self.services, self.now, done)
+                work = _TicketSweep(session, self.services, self.now, done, tickets)
                 for ticket in tickets:
                     work.run(ticket)
         except (IntegrityError, OperationalError) as error:
@@ -197,11 +198,11 @@ class _Sweep:
                 with self.factory() as session, session.begin():
                     ticket = session.scalar(
                         select(Ticket).where(Ticket.id == ticket_id, condition)
-                        .with_for_update(skip_locked=True))
+                        .with_for_update(skip_locked=True, of=Ticket))
                     if ticket is None:  # handled by the other sweep, or held by it now
                         done.skipped += 1
                     else:
-                        _TicketSweep(session, self.services, self.now, done).run(ticket)
+                        _TicketSweep(session, self.services, self.now, done, [ticket]).run(ticket)
             except (IntegrityError, OperationalError) as error:
                 # another sweep did (or is doing) this one: its mark wins, ours rolled back
                 log.info("sla sweep: ticket %s left to a concurrent sweep (%s)", ticket_id,
@@ -218,17 +219,25 @@ class _Key:
     id: int
 
 
+_MarkKey = tuple[int, str, str, datetime]
+
+
 class _TicketSweep:
-    """The clocks of one ticket, inside the caller's transaction."""
+    """The clocks of a batch of tickets, one after the other, inside the caller's transaction."""
 
     def __init__(self, session: Session, services: Services, now: datetime,
-                 report: SweepReport) -> None:
+                 report: SweepReport, tickets: list[Ticket]) -> None:
         self.session = session
         self.services = services
         self.now = now
         self.report = report
         self.clock = SlaClock(services.settings.sla, services.calendar)
         self.workflow = Workflow(session, services.settings, self.clock)
+        self.marks: set[_MarkKey] = {
+            (row.ticket_id, row.stage, row.kind, row.due_at) for row in session.execute(
+                select(ClockMark.ticket_id, ClockMark.stage, ClockMark.kind, ClockMark.due_at)
+                .where(ClockMark.ticket_id.in_([t.id for t in tickets])))
+        }
 
     def run(self, ticket: Ticket) -> None:
         """Do what is due for the (locked) ticket, then move its next due time past ``now``."""
@@ -255,18 +264,17 @@ class _TicketSweep:
     # -- marks ----------------------------------------------------------------------------------
 
     def _mark(self, ticket: Ticket, stage: Stage, kind: str, at: datetime) -> bool:
-        """Insert the mark; False when it is there already (done before)."""
-        exists = self.session.scalar(
-            select(ClockMark.id).where(
-                ClockMark.ticket_id == ticket.id, ClockMark.stage == str(stage),
-                ClockMark.kind == kind, ClockMark.due_at == at,
-            )
-        )
-        if exists is not None:
+        """Add the mark; False when it is there already (done before).
+
+        A concurrent twin (possible on SQLite only: PostgreSQL's batches hold their rows) fails
+        on the unique constraint when the transaction flushes, and rolls back.
+        """
+        key = (ticket.id, str(stage), kind, at)
+        if key in self.marks:
             return False
+        self.marks.add(key)
         self.session.add(ClockMark(ticket_id=ticket.id, stage=str(stage), kind=kind, due_at=at,
                                    created_at=self.now))
-        self.session.flush()  # a concurrent twin fails here (unique) and rolls back
         return True
 
     # -- what the clocks do ----------------------------------------------------------------------
