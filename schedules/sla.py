@@ -36,14 +36,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, select, tuple_
+from sqlalchemy import ColumnElement, Select, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from cases.deadlines import SlaClock, Stage
 from cases.ladder import Level, handler_for
 from cases.model import Action, Actor, Status
-from cases.next_due import refresh_next_due
+from cases.next_due import next_due
 from cases.service import Workflow, active_stage, ladder_path
 from notify import Messenger
 from notify.ticket_events import Announcer
@@ -51,7 +51,7 @@ from notify.tickets import format_deadline
 from notify.wording import tickets as T
 from services.container import Services
 from store.clock import utcnow
-from store.models import Person, Ticket
+from store.models import Grid, Person, Ticket
 from store.roster import duties, people_by_ids
 from store.sla import ClockMark
 
@@ -166,7 +166,8 @@ class _Sweep:
 
     def _batch(self, query: Select[tuple[Ticket]], condition: ColumnElement[bool]) -> _Key | None:
         """Claim and run one batch; the key of its last ticket, or None when it was the last."""
-        query = (query.options(selectinload(Ticket.assignee)).limit(self.batch_size)
+        query = (query.options(selectinload(Ticket.assignee), selectinload(Ticket.reporter))
+                 .limit(self.batch_size)
                  .with_for_update(skip_locked=True, of=Ticket))
         ids: list[int] = []
         try:
@@ -180,6 +181,7 @@ class _Sweep:
                 work = _TicketSweep(session, self.services, self.now, done, tickets)
                 for ticket in tickets:
                     work.run(ticket)
+                work.write()
         except (IntegrityError, OperationalError) as error:
             if not ids:
                 raise
@@ -202,7 +204,9 @@ class _Sweep:
                     if ticket is None:  # handled by the other sweep, or held by it now
                         done.skipped += 1
                     else:
-                        _TicketSweep(session, self.services, self.now, done, [ticket]).run(ticket)
+                        work = _TicketSweep(session, self.services, self.now, done, [ticket])
+                        work.run(ticket)
+                        work.write()
             except (IntegrityError, OperationalError) as error:
                 # another sweep did (or is doing) this one: its mark wins, ours rolled back
                 log.info("sla sweep: ticket %s left to a concurrent sweep (%s)", ticket_id,
@@ -222,6 +226,18 @@ class _Key:
 _MarkKey = tuple[int, str, str, datetime]
 
 
+def _load_grid_paths(session: Session, grid_ids: set[int]) -> list[Grid]:
+    """The batch's grids and their ancestors, a level per query, so that walking a ladder path
+    (escalations, the centre on duty) reads none of them one by one. The caller keeps the list:
+    the session's identity map holds its objects only while someone else does."""
+    loaded: list[Grid] = []
+    while grid_ids:
+        grids = session.scalars(select(Grid).where(Grid.id.in_(grid_ids))).all()
+        loaded += grids
+        grid_ids = {g.parent_id for g in grids if g.parent_id is not None}
+    return loaded
+
+
 class _TicketSweep:
     """The clocks of a batch of tickets, one after the other, inside the caller's transaction."""
 
@@ -233,6 +249,9 @@ class _TicketSweep:
         self.report = report
         self.clock = SlaClock(services.settings.sla, services.calendar)
         self.workflow = Workflow(session, services.settings, self.clock)
+        self.grids = _load_grid_paths(session, {t.grid_id for t in tickets if t.grid_id is not None})
+        self.new_marks: list[dict[str, Any]] = []
+        self.next_due: list[dict[str, Any]] = []
         self.marks: set[_MarkKey] = {
             (row.ticket_id, row.stage, row.kind, row.due_at) for row in session.execute(
                 select(ClockMark.ticket_id, ClockMark.stage, ClockMark.kind, ClockMark.due_at)
@@ -240,9 +259,17 @@ class _TicketSweep:
         }
 
     def run(self, ticket: Ticket) -> None:
-        """Do what is due for the (locked) ticket, then move its next due time past ``now``."""
+        """Do what is due for the (locked) ticket; its next due time moves past ``now``."""
         self._due(ticket)
-        refresh_next_due(ticket, self.clock, after=self.now)
+        self.next_due.append(
+            {"id": ticket.id, "next_due_at": next_due(ticket, self.clock, after=self.now)})
+
+    def write(self) -> None:
+        """The batch's marks and next due times, one statement each (executemany)."""
+        if self.new_marks:
+            self.session.execute(insert(ClockMark), self.new_marks)
+        if self.next_due:
+            self.session.execute(update(Ticket), self.next_due)
 
     def _due(self, ticket: Ticket) -> None:
         if ticket.status == Status.RESOLVED:
@@ -266,15 +293,16 @@ class _TicketSweep:
     def _mark(self, ticket: Ticket, stage: Stage, kind: str, at: datetime) -> bool:
         """Add the mark; False when it is there already (done before).
 
-        A concurrent twin (possible on SQLite only: PostgreSQL's batches hold their rows) fails
-        on the unique constraint when the transaction flushes, and rolls back.
+        Written with the batch (``write``), in its transaction. A concurrent twin (possible on
+        SQLite only: PostgreSQL's batches hold their rows) fails there on the unique constraint
+        and rolls back.
         """
         key = (ticket.id, str(stage), kind, at)
         if key in self.marks:
             return False
         self.marks.add(key)
-        self.session.add(ClockMark(ticket_id=ticket.id, stage=str(stage), kind=kind, due_at=at,
-                                   created_at=self.now))
+        self.new_marks.append({"ticket_id": ticket.id, "stage": str(stage), "kind": kind,
+                               "due_at": at, "created_at": self.now})
         return True
 
     # -- what the clocks do ----------------------------------------------------------------------
