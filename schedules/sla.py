@@ -51,8 +51,8 @@ from notify.tickets import format_deadline
 from notify.wording import tickets as T
 from services.container import Services
 from store.clock import utcnow
-from store.models import Grid, Person, Ticket
-from store.roster import duties, people_by_ids
+from store.models import Person, Ticket
+from store.roster import duties, load_grid_paths, people_by_ids
 from store.sla import ClockMark
 
 if TYPE_CHECKING:
@@ -226,18 +226,6 @@ class _Key:
 _MarkKey = tuple[int, str, str, datetime]
 
 
-def _load_grid_paths(session: Session, grid_ids: set[int]) -> list[Grid]:
-    """The batch's grids and their ancestors, a level per query, so that walking a ladder path
-    (escalations, the centre on duty) reads none of them one by one. The caller keeps the list:
-    the session's identity map holds its objects only while someone else does."""
-    loaded: list[Grid] = []
-    while grid_ids:
-        grids = session.scalars(select(Grid).where(Grid.id.in_(grid_ids))).all()
-        loaded += grids
-        grid_ids = {g.parent_id for g in grids if g.parent_id is not None}
-    return loaded
-
-
 class _TicketSweep:
     """The clocks of a batch of tickets, one after the other, inside the caller's transaction."""
 
@@ -249,7 +237,8 @@ class _TicketSweep:
         self.report = report
         self.clock = SlaClock(services.settings.sla, services.calendar)
         self.workflow = Workflow(session, services.settings, self.clock)
-        self.grids = _load_grid_paths(session, {t.grid_id for t in tickets if t.grid_id is not None})
+        # kept for the batch: its ladder paths are walked without reading a grid at a time
+        self.grids = load_grid_paths(session, (t.grid_id for t in tickets))
         self.new_marks: list[dict[str, Any]] = []
         self.next_due: list[dict[str, Any]] = []
         self.marks: set[_MarkKey] = {

@@ -22,6 +22,9 @@ from store.models import Grid, GroupChat, Membership, Person
 from vocab import STAFF_ROLES
 
 
+_CHUNK = 5000  # ids per IN (…): below SQLite's limit on bound parameters
+
+
 def sync_township(session: Session, settings: Settings) -> None:
     """Upsert grids, people, memberships and group chats from ``settings``."""
     grids = {g.code: g for g in session.scalars(select(Grid))}
@@ -34,7 +37,7 @@ def sync_township(session: Session, settings: Settings) -> None:
         grid.parent = grids[node.parent] if node.parent else None
     session.flush()
 
-    people = {p.userid: p for p in session.scalars(select(Person))}
+    people = _people_to_sync(session, [entry.userid for entry in settings.roster])
     listed = set()
     for entry in settings.roster:
         listed.add(entry.userid)
@@ -73,6 +76,20 @@ def sync_township(session: Session, settings: Settings) -> None:
     session.flush()
 
 
+def _people_to_sync(session: Session, userids: list[str]) -> dict[str, Person]:
+    """The listed people who exist, and every active staff member (who may have left): not the
+    whole county's residents, who write in on their own and are not in the roster."""
+    people: dict[str, Person] = {}
+    for i in range(0, len(userids), _CHUNK):
+        chunk = userids[i:i + _CHUNK]
+        people.update((p.userid, p) for p in session.scalars(
+            select(Person).where(Person.userid.in_(chunk))))
+    for person in session.scalars(select(Person).where(
+            Person.role.in_(STAFF_ROLES), Person.active.is_(True))):
+        people.setdefault(person.userid, person)
+    return people
+
+
 def person_for(session: Session, userid: str) -> Person:
     """The person with this WeCom id; an unknown sender becomes a resident with no grid yet."""
     person = session.scalar(select(Person).where(Person.userid == userid))
@@ -105,6 +122,19 @@ def grid_path(grid: Grid | None) -> tuple[Grid, ...]:
         path.append(grid)
         grid = grid.parent
     return tuple(reversed(path))
+
+
+def load_grid_paths(session: Session, grid_ids: Iterable[int | None]) -> list[Grid]:
+    """The grids and their ancestors, a level per query, so that walking many rows' paths
+    (ladders, visibility) reads no grid one by one. Keep the list while walking: the session's
+    identity map holds its objects only while someone else does."""
+    loaded: list[Grid] = []
+    wanted = {i for i in grid_ids if i is not None}
+    while wanted:
+        grids = session.scalars(select(Grid).where(Grid.id.in_(wanted))).all()
+        loaded += grids
+        wanted = {g.parent_id for g in grids if g.parent_id is not None}
+    return loaded
 
 
 def subtree_ids(session: Session, root_ids: Iterable[int]) -> set[int]:
