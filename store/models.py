@@ -187,6 +187,8 @@ class Ticket(Base):
         Index("ix_tickets_next_due", "next_due_at", "id",
               sqlite_where=text("next_due_at IS NOT NULL"),
               postgresql_where=text("next_due_at IS NOT NULL")),
+        # the month's 考单 reads a month of tickets out of a county's years
+        Index("ix_tickets_created", "created_at"),
         # ... and the provisional ones when the calendar changed
         Index("ix_tickets_provisional", "id",
               sqlite_where=text("deadlines_provisional = 1"),

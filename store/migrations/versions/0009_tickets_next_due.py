@@ -1,4 +1,5 @@
-"""tickets: next_due_at (the SLA sweep's indexed next moment), backfilled for open tickets
+"""tickets: next_due_at (the SLA sweep's indexed next moment), backfilled for open tickets;
+an index on created_at (the month's 考单)
 
 Revision ID: 0009
 Revises: 0008
@@ -43,6 +44,7 @@ def upgrade() -> None:
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.create_index("ix_tickets_next_due", ["next_due_at", "id"], unique=False,
                               sqlite_where=SCHEDULED, postgresql_where=SCHEDULED)
+        batch_op.create_index("ix_tickets_created", ["created_at"], unique=False)
         batch_op.create_index("ix_tickets_provisional", ["id"], unique=False,
                               sqlite_where=sa.text("deadlines_provisional = 1"),
                               postgresql_where=sa.text("deadlines_provisional"))
@@ -51,5 +53,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.drop_index("ix_tickets_provisional")
+        batch_op.drop_index("ix_tickets_created")
         batch_op.drop_index("ix_tickets_next_due")
         batch_op.drop_column("next_due_at")
