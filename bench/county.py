@@ -36,7 +36,7 @@ from typing import Any
 
 import yaml
 from seeding import PG_DEFAULT, ROOT, Township, analyze, bench_engine, bulk_insert, township
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, create_engine, func, select, text
 
 from cases.deadlines import SlaClock
 from cases.kpi import kpi_rows
@@ -158,7 +158,7 @@ def load_settings() -> Any:
     return parse_settings(raw, base_dir=ROOT, environ={}, source=ROOT / "config.yaml")
 
 
-def seed(engine: Engine, services: Services, args: argparse.Namespace) -> Township:
+def seed(engine: Engine, services: Services, args: argparse.Namespace) -> None:
     began = time.perf_counter()
     town = township(engine, grids=args.grids, residents=args.residents,
                     extra_staff=max(0, args.staff - args.grids - args.grids // 10 - 2))
@@ -178,7 +178,6 @@ def seed(engine: Engine, services: Services, args: argparse.Namespace) -> Townsh
     analyze(engine)
     print(f"seeded {args.tickets:,} tickets ({len(seeder.marks):,} overdue marks) "
           f"in {time.perf_counter() - began:.1f} s")
-    return town
 
 
 def kpi_report(engine: Engine, services: Services) -> None:
@@ -238,7 +237,7 @@ def command(engine: Engine, services: Services, userid: str, words: str) -> tupl
     return statistics.median(runs), outcome
 
 
-def commands(engine: Engine, services: Services, town: Township) -> None:
+def commands(engine: Engine, services: Services) -> None:
     with engine.connect() as connection:
         worker = connection.scalar(
             select(Person.userid).join(Ticket, Ticket.assignee_id == Person.id)
@@ -260,13 +259,19 @@ def main() -> None:
     parser.add_argument("--staff", type=int, default=20_000)
     parser.add_argument("--residents", type=int, default=200_000)
     parser.add_argument("--tickets", type=int, default=1_000_000)
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure again on the data a previous run seeded (PostgreSQL)")
     args = parser.parse_args()
     services = build_services(load_settings())
-    engine = bench_engine(args.database_url, "bench_county")
+    if args.reuse:
+        engine = create_engine(args.database_url,
+                               connect_args={"options": "-csearch_path=bench_county"})
+    else:
+        engine = bench_engine(args.database_url, "bench_county")
+        seed(engine, services, args)
     print(f"database {engine.dialect.name}")
-    town = seed(engine, services, args)
     kpi_report(engine, services)
-    commands(engine, services, town)
+    commands(engine, services)
     roster_sync(engine, services)
     engine.dispose()
 

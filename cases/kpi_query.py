@@ -20,6 +20,7 @@ from store.sla import ClockMark
 
 NOT_CASES = ("merged", "withdrawn")
 UNPLACED = ("", "未定网格")
+_NONE: frozenset[str] = frozenset()
 
 
 def month_bounds(month: str, tz: tzinfo) -> tuple[datetime, datetime]:
@@ -76,21 +77,23 @@ def load_facts(
         if root is None:
             raise LookupError(grid_code)
         cases.append(Ticket.grid_id.in_(subtree_ids(session, [root.id])))
-    overdue: dict[int, set[str]] = {}
-    for ticket_id, stage in session.execute(
+    connection = session.connection()  # plain rows: no ORM bookkeeping for 100,000 of them
+    stages: dict[int, set[str]] = {}
+    for ticket_id, stage in connection.execute(
         select(ClockMark.ticket_id, ClockMark.stage)
         .join(Ticket, Ticket.id == ClockMark.ticket_id)
         .where(ClockMark.kind == "overdue", *cases)
-    ):
-        overdue.setdefault(ticket_id, set()).add(stage)
+    ).all():
+        stages.setdefault(ticket_id, set()).add(stage)
+    overdue = {ticket_id: frozenset(found) for ticket_id, found in stages.items()}
     grids = _GridNames(session)
-    rows = session.execute(
+    rows = connection.execute(
         select(Ticket.id, Ticket.grid_id, Ticket.accepted_at, Ticket.accept_due,
                Ticket.resolved_at, Ticket.resolve_due, Ticket.rating, Ticket.resolved_level,
                Person.name, Person.userid)
         .outerjoin(Person, Person.id == Ticket.assignee_id)
         .where(*cases).order_by(Ticket.id)
-    )
+    ).all()
     facts = []
     for row in rows:
         code, name = grids.of(row.grid_id)
@@ -100,6 +103,6 @@ def load_facts(
             accepted_at=row.accepted_at, accept_due=row.accept_due,
             resolved_at=row.resolved_at, resolve_due=row.resolve_due,
             rating=row.rating, resolved_level=row.resolved_level,
-            overdue_stages=frozenset(overdue.get(row.id, ())),
+            overdue_stages=overdue.get(row.id, _NONE),
         ))
     return facts
