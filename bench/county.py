@@ -45,7 +45,7 @@ from cases.next_due import next_due
 from handlers.base import Context
 from handlers.commands import command_handlers
 from handlers.router import build_router
-from handlers.services import Services, build_services
+from services.container import Services, build_services
 from settings import parse_settings
 from settings.model import GridNode, RosterEntry
 from store.clock import utcnow

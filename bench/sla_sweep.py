@@ -34,8 +34,8 @@ from sqlalchemy import Engine, func, select, text
 
 from cases.deadlines import SlaClock
 from cases.next_due import next_due
-from handlers.services import Services, build_services
 from schedules.sla import SweepReport, sweep
+from services.container import Services, build_services
 from settings import parse_settings
 from store.clock import utcnow
 from store.db import make_session_factory

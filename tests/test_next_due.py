@@ -16,8 +16,8 @@ from cases.deadlines import SlaClock
 from cases.intake import Request, open_ticket
 from cases.model import Action
 from cases.service import Workflow
-from handlers.services import build_services
 from schedules.sla import sweep
+from services.container import build_services
 from store.clock import utcnow
 from store.db import make_engine, make_session_factory
 from store.migrate import upgrade
