@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, insert, select, tuple_, update
+from sqlalchemy import ColumnElement, Select, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -145,8 +145,9 @@ class _Sweep:
         after: tuple[datetime, int] | None = None
         while True:
             query = select(Ticket).where(condition)
-            if after is not None:
-                query = query.where(tuple_(Ticket.next_due_at, Ticket.id) > tuple_(*after))
+            if after is not None:  # (next_due_at, id) > after, as the index can range over it
+                query = query.where(Ticket.next_due_at >= after[0], or_(
+                    Ticket.next_due_at > after[0], Ticket.id > after[1]))
             last = self._batch(query.order_by(Ticket.next_due_at, Ticket.id), condition)
             if last is None:
                 return
