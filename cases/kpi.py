@@ -21,7 +21,7 @@ satisfaction rate (higher first; ties share a rank).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -124,30 +124,51 @@ class KpiRow:
         return _rate(self.levels.get(level, 0), self.resolved)
 
 
-def summarise(scope: str, key: str, name: str, cases: Iterable[CaseFacts]) -> KpiRow:
-    """The KPIs of a group of cases (one pass: a month of a county is 100,000 cases)."""
-    tickets = accept_judged = accepted_on_time = resolve_judged = resolved_on_time = 0
-    resolved = 0
-    ratings: dict[str, int] = {}
-    levels: dict[str, int] = {}
-    for case in cases:
-        tickets += 1
-        accept_judged += case.accept_judged
-        accepted_on_time += case.accepted_on_time
-        resolve_judged += case.resolve_judged
-        resolved_on_time += case.resolved_on_time
+class _Tally:
+    """The counts of one group, added case by case."""
+
+    __slots__ = ("tickets", "accept_judged", "accepted_on_time", "resolve_judged",
+                 "resolved_on_time", "resolved", "ratings", "levels")
+
+    def __init__(self) -> None:
+        self.tickets = self.accept_judged = self.accepted_on_time = 0
+        self.resolve_judged = self.resolved_on_time = self.resolved = 0
+        self.ratings: dict[str, int] = {}
+        self.levels: dict[str, int] = {}
+
+    def add(self, case: CaseFacts, judged: tuple[bool, bool, bool, bool]) -> None:
+        self.tickets += 1
+        self.accept_judged += judged[0]
+        self.accepted_on_time += judged[1]
+        self.resolve_judged += judged[2]
+        self.resolved_on_time += judged[3]
         if case.rating:
-            ratings[case.rating] = ratings.get(case.rating, 0) + 1
+            self.ratings[case.rating] = self.ratings.get(case.rating, 0) + 1
         if case.resolved:
-            resolved += 1
+            self.resolved += 1
             if case.resolved_level:
-                levels[case.resolved_level] = levels.get(case.resolved_level, 0) + 1
-    return KpiRow(
-        scope=scope, key=key, name=name, tickets=tickets,
-        accept_judged=accept_judged, accepted_on_time=accepted_on_time,
-        resolve_judged=resolve_judged, resolved_on_time=resolved_on_time,
-        resolved=resolved, ratings=ratings, levels=levels,
-    )
+                self.levels[case.resolved_level] = self.levels.get(case.resolved_level, 0) + 1
+
+    def row(self, scope: str, key: str, name: str) -> KpiRow:
+        return KpiRow(
+            scope=scope, key=key, name=name, tickets=self.tickets,
+            accept_judged=self.accept_judged, accepted_on_time=self.accepted_on_time,
+            resolve_judged=self.resolve_judged, resolved_on_time=self.resolved_on_time,
+            resolved=self.resolved, ratings=self.ratings, levels=self.levels,
+        )
+
+
+def _judged(case: CaseFacts) -> tuple[bool, bool, bool, bool]:
+    return (case.accept_judged, case.accepted_on_time, case.resolve_judged,
+            case.resolved_on_time)
+
+
+def summarise(scope: str, key: str, name: str, cases: Iterable[CaseFacts]) -> KpiRow:
+    """The KPIs of a group of cases."""
+    tally = _Tally()
+    for case in cases:
+        tally.add(case, _judged(case))
+    return tally.row(scope, key, name)
 
 
 def _score(row: KpiRow) -> tuple[float, float, float]:
@@ -171,14 +192,6 @@ def rank(rows: Sequence[KpiRow], min_cases: int) -> list[KpiRow]:
     return out
 
 
-def _grouped(cases: Sequence[CaseFacts], key: Callable[[CaseFacts], tuple[str, str]],
-             scope: str) -> list[KpiRow]:
-    groups: dict[tuple[str, str], list[CaseFacts]] = {}
-    for case in cases:
-        groups.setdefault(key(case), []).append(case)
-    return [summarise(scope, k, name, items) for (k, name), items in groups.items()]
-
-
 @dataclass(frozen=True)
 class KpiReport:
     """Per grid, per worker (both ranked), and the total."""
@@ -190,13 +203,25 @@ class KpiReport:
 
 
 def kpi_rows(cases: Sequence[CaseFacts], min_cases: int = 5) -> KpiReport:
-    """The 考单 report of ``cases``."""
-    grids = _grouped(cases, lambda c: (c.grid_code, c.grid_name), "grid")
-    workers = _grouped(cases, lambda c: (c.worker, c.worker), "worker")
+    """The 考单 report of ``cases`` (one pass: a county's month is 100,000 of them)."""
+    grids: dict[tuple[str, str], _Tally] = {}
+    workers: dict[str, _Tally] = {}
+    total = _Tally()
+    for case in cases:
+        judged = _judged(case)
+        grid = grids.get((case.grid_code, case.grid_name))
+        if grid is None:
+            grid = grids[(case.grid_code, case.grid_name)] = _Tally()
+        worker = workers.get(case.worker)
+        if worker is None:
+            worker = workers[case.worker] = _Tally()
+        grid.add(case, judged)
+        worker.add(case, judged)
+        total.add(case, judged)
     return KpiReport(
-        grids=rank(grids, min_cases),
-        workers=rank(workers, min_cases),
-        total=summarise("total", "", "合计", cases),
+        grids=rank([t.row("grid", k, name) for (k, name), t in grids.items()], min_cases),
+        workers=rank([t.row("worker", k, k) for k, t in workers.items()], min_cases),
+        total=total.row("total", "", "合计"),
         min_cases=min_cases,
     )
 
