@@ -21,7 +21,6 @@ from settings.model import Settings
 from store.models import Grid, GroupChat, Membership, Person
 from vocab import STAFF_ROLES
 
-
 _CHUNK = 5000  # ids per IN (…): below SQLite's limit on bound parameters
 
 

@@ -191,7 +191,7 @@ def test_the_migration_backfills_open_tickets_and_the_first_sweep_makes_them_exa
     database_url, settings
 ):
     engine = make_engine(database_url)
-    upgrade(engine, "0008")
+    upgrade(engine, "0010")  # the revision before next_due_at
     start = datetime(2026, 11, 23, 2, 0)  # naive UTC, as stored
     rows = [  # (id, status, dispatched_at, accepted_at, resolved_at)
         (1, "dispatched", start, None, None),

@@ -1,8 +1,8 @@
 """tickets: next_due_at (the SLA sweep's indexed next moment), backfilled for open tickets;
 an index on created_at (the month's 考单)
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-30 06:30:00
 
 The exact next moment needs the township's calendar and SLA settings, which a migration does not
@@ -18,8 +18,8 @@ from alembic import op
 
 import store.clock
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
