@@ -40,7 +40,7 @@ class Context:
     _replies: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
-        self.messenger = Messenger(self.session)
+        self.messenger = Messenger(self.session, self.services.settings.aibot.name)
 
     @property
     def text(self) -> str:

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from cases.residents import recognise
 from handlers.base import Context, Router
 from notify import Messenger
 from notify.wording import chat as texts
@@ -36,7 +37,7 @@ from store import inbox
 from store.clock import utcnow
 from store.group_commit import GroupCommit
 from store.models import InboundMessage
-from store.roster import group_for, person_for
+from store.roster import group_for
 from wecom.inbound import UNSUPPORTED, Incoming
 
 log = logging.getLogger(__name__)
@@ -239,14 +240,19 @@ class InboxProcessor:
         if row.attempts > MAX_ATTEMPTS:
             raise RuntimeError(f"gave up after {row.attempts - 1} attempts")
         message = Incoming.from_json(row.payload)
+        now = utcnow()
+        group = group_for(session, message.chat_id)
+        one_to_one_app = message.channel == "app" and not message.in_group
+        person = recognise(session, message.sender, one_to_one_app=one_to_one_app, group=group,
+                           now=now)
         ctx = Context(
             session=session,
             message=message,
             inbound=row,
-            person=person_for(session, message.sender),
-            group=group_for(session, message.chat_id),
+            person=person,
+            group=group,
             services=self.services,
-            now=utcnow(),
+            now=now,
         )
         outcome = self.router.dispatch(ctx)
         inbox.finish(row, "done", outcome, ctx.now)

@@ -19,6 +19,7 @@ from notify.ticket_events import Announcer, title
 from notify.tickets import format_deadline
 from notify.trail import chunks, pages, trail_lines
 from notify.wording import tickets as T
+from notify.wording.residents import NO_ROUTE, VIA_APP
 from store.models import Ticket
 from vocab import STAFF_ROLES
 
@@ -93,6 +94,29 @@ def note_action(
         if not outcome:
             return refused(outcome)
         return finish(ctx, outcome, confirmation.format(number=match.number))
+
+    return callback
+
+
+def told_resident(
+    action: Action, confirmation: str, unreached: str
+) -> Callable[[Context, CommandMatch], str]:
+    """Like :func:`note_action`, for an action the resident hears of (进度, 办结): the actor is
+    told how the resident will hear of it (``{via}``), or that nothing can reach them."""
+
+    def callback(ctx: Context, match: CommandMatch) -> str:
+        outcome = run(ctx, match, action, note=note_of(ctx, match))
+        if not outcome:
+            return refused(outcome)
+        assert outcome.ticket is not None
+        reach = announcer(ctx, outcome.ticket).announce(outcome, ctx.person)
+        if reach is not None and not reach.reachable:
+            text = unreached.format(number=match.number, why=NO_ROUTE)
+        else:
+            text = confirmation.format(number=match.number,
+                                       via=reach.via if reach is not None else VIA_APP)
+        ctx.reply(text, ticket_id=outcome.ticket.id)
+        return f"{outcome.action}:{outcome.ticket.id}"
 
     return callback
 

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, insert, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from cases.notice_policy import Audience, NoticeRuleError
+from notify.plain_text import markdown_to_text
 from notify.wording import notices as T
 from store.models import Grid, GroupChat, Membership, OutboxMessage, Person, outbox_recipient_key
 from store.notice_models import Notice, NoticeDelivery, NoticeRun
@@ -75,8 +76,19 @@ def members_query(scope: Scope) -> Select[tuple[int, str]]:
     if not conditions:
         return select(Person.id, Person.userid).where(Person.id.is_(None))
     return (select(Person.id, Person.userid)
-            .where(Person.active.is_(True), or_(*conditions))
+            .where(Person.active.is_(True), or_(*conditions), _app_reaches())
             .order_by(Person.id))
+
+
+def _app_reaches() -> ColumnElement[bool]:
+    """Not the residents the app does not reach (WeCom answered invaliduser), nor those enrolled
+    from a group and never seen 1:1: their grid group's post is how a notice reaches them."""
+    return or_(
+        Person.role != "resident",
+        Person.app_reachable.is_(True),
+        and_(Person.app_reachable.is_(None),
+             or_(Person.enrolled_via.is_(None), Person.enrolled_via == "app")),
+    )
 
 
 def groups_query(scope: Scope) -> Select[tuple[int, str, str | None, bool]]:
@@ -117,7 +129,7 @@ def heading_title(title: str, body: str) -> str:
 
 
 def render(notice: Notice, run_kind: str, township: str, offset: int | None = None) -> str:
-    """The markdown people receive for one run."""
+    """The markdown of one run (robots post it as is; people get it as plain text)."""
     urgent = T.URGENT_TAG if notice.urgent else ""
     body = notice.body or ""
     title = heading_title(notice.title, body)
@@ -137,7 +149,9 @@ class _Writer:
         self.session = session
         self.notice = notice
         self.run = run
-        self.payload = {"markdown": {"content": content}}
+        # Markdown only where WeCom renders it (group robots); text for people and app chats.
+        self.payloads = {"markdown": {"markdown": {"content": content}},
+                         "text": {"text": {"content": markdown_to_text(content)}}}
         self.deliver_at = deliver_at
         self.rows: list[dict[str, Any]] = []
         self.recipients: dict[str, list[str]] = {}  # idempotency key -> recipients
@@ -145,10 +159,11 @@ class _Writer:
 
     def add(self, label: str, channel: str, target: str, recipients: list[str]) -> None:
         key = f"notice:{self.notice.id}:run:{self.run.run_key}:{label}"
+        msgtype = "markdown" if channel == "webhook" else "text"
         now = self.run.fired_at
         self.rows.append({
             "idempotency_key": key, "channel": channel, "target": target,
-            "msgtype": "markdown", "payload": self.payload, "urgent": self.notice.urgent,
+            "msgtype": msgtype, "payload": self.payloads[msgtype], "urgent": self.notice.urgent,
             "status": "pending", "attempts": 0, "next_attempt_at": self.deliver_at,
             "created_at": now, "recipient_key": outbox_recipient_key(channel, target),
         })

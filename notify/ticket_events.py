@@ -2,10 +2,11 @@
 
 One function, :func:`announce`, used by the chat commands and by the SLA sweep alike: the
 resident hears about acceptance, progress, resolution (with the rating prompt, remembered as a
-pending prompt so that the answer is understood), escalation, transfer and reopening; a new
-handler gets the task card plus the reason; the previous handler is told where the ticket went.
-Outbox keys carry the audit event id, so a message exists once per event. The actor's own
-confirmation is the chat handler's business, not this module's.
+pending prompt so that the answer is understood), escalation, transfer and reopening, on the
+route that reaches them (returned, so the actor can be told how the resident will hear of it, or
+that nothing reaches them); a new handler gets the task card plus the reason; the previous
+handler is told where the ticket went. Outbox keys carry the audit event id, so a message exists
+once per event. The actor's own confirmation is the chat handler's business, not this module's.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from cases.model import Action, Rating, Status
 from cases.service import Outcome
 from nlp import mask_pii
 from notify.messenger import Messenger
+from notify.residents import Reach
 from notify.tickets import Handover, HandoverKind, format_deadline, send_dispatch
 from notify.wording import tickets as texts
 from settings.model import ConversationSettings
@@ -54,6 +56,7 @@ class Announcer:
         self.calendar = calendar
         self.category_name = category_name
         self.rating_prompt_ttl = timedelta(days=rating_prompt_days)
+        self.reach: Reach | None = None  # the routes of the last message to the resident
 
     def due(self, ticket: Ticket, column: str) -> str:
         return format_deadline(ticket, getattr(ticket, column), self.calendar)
@@ -64,11 +67,12 @@ class Announcer:
         return f"t{outcome.ticket.id}:e{event_id}:{tag}:{person.userid}"
 
     def _tell(self, outcome: Outcome, tag: str, person: Person | None, text: str,
-              urgent: bool = False) -> None:
+              urgent: bool = False, expects_reply: bool = False) -> Reach | None:
         if person is None or outcome.ticket is None:
-            return
-        self.messenger.text_to(person, key=self._key(outcome, tag, person), text=text,
-                               ticket_id=outcome.ticket.id, urgent=urgent)
+            return None
+        return self.messenger.text_to(
+            person, key=self._key(outcome, tag, person), text=text, ticket_id=outcome.ticket.id,
+            urgent=urgent, chat_id=outcome.ticket.chat_id, expects_reply=expects_reply)
 
     def _card(self, outcome: Outcome, person: Person | None,
               handover: Handover | None = None) -> None:
@@ -77,15 +81,19 @@ class Announcer:
         send_dispatch(self.messenger, outcome.ticket, person, self.category_name, self.calendar,
                       key=self._key(outcome, "card", person), handover=handover)
 
-    def resident(self, outcome: Outcome, text: str) -> None:
+    def resident(self, outcome: Outcome, text: str, *, expects_reply: bool = False) -> None:
         assert outcome.ticket is not None
-        self._tell(outcome, "resident", outcome.ticket.reporter, text)
+        self.reach = self._tell(outcome, "resident", outcome.ticket.reporter, text,
+                                expects_reply=expects_reply)
 
-    def announce(self, outcome: Outcome, actor: Person | None, *, reason: str = "") -> None:
-        """Everything others must hear about ``outcome`` (nothing for a refusal)."""
+    def announce(self, outcome: Outcome, actor: Person | None, *,
+                 reason: str = "") -> Reach | None:
+        """Everything others must hear about ``outcome`` (nothing for a refusal); the routes
+        planned for the resident's message, if they were sent one."""
+        self.reach = None
         ticket = outcome.ticket
         if not outcome.allowed or ticket is None or outcome.event is None:
-            return
+            return None
         n = ticket.id
         action = outcome.action
         note = outcome.event.note
@@ -98,7 +106,8 @@ class Announcer:
             self.resident(outcome, texts.TO_RESIDENT_PROGRESS.format(
                 number=n, handler=title(actor), note=note))
         elif action is Action.RESOLVE:
-            self.resident(outcome, texts.TO_RESIDENT_RESOLVED.format(number=n, note=note))
+            self.resident(outcome, texts.TO_RESIDENT_RESOLVED.format(number=n, note=note),
+                          expects_reply=True)
             self._await_rating(ticket)
             self._duplicates_resolved(outcome, note)
         elif action is Action.ESCALATE:
@@ -134,6 +143,7 @@ class Announcer:
             prompts.forget_ticket(self.messenger.session, n)
             days = outcome.event.data.get("rating_days", 3)
             self.resident(outcome, texts.TO_RESIDENT_CLOSED_UNRATED.format(number=n, days=days))
+        return self.reach
 
     def _await_rating(self, ticket: Ticket) -> None:
         """The resident was just asked to rate: their next words are read as the answer."""

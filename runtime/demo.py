@@ -49,6 +49,7 @@ def run_demo(
         agent_id=settings.wecom.agent_id,
         known_users={p.userid for p in settings.roster},
         robot_keys={g.webhook_key for g in settings.groups if g.webhook_key},
+        robot_chats={g.webhook_key: g.chat_id for g in settings.groups if g.webhook_key},
     )
     engine = prepare_database(settings, migrate=True)
     runtime = build_runtime(settings, engine=engine)

@@ -26,6 +26,10 @@ Failures: retryable ones (45009/45033, -1, HTTP 5xx, timeouts) back off exponent
 jitter; a WeCom outage (HTTP 5xx, timeouts, -1) also ends the batch, releasing the rest untouched.
 After ``max_attempts`` a row is ``dead`` and the admins get an alert (itself an outbox row, keyed
 on the dead row). ``invaliduser`` and other permanent errors mark the row ``failed``.
+
+A row meant for a resident (``person_id``) reports each outcome to ``notify.residents`` in the
+same transaction: success skips the resident's held fallback rows; a failure for good releases
+the next one (their grid group after an ``invaliduser``), or reports that nothing reached them.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from typing import Any
 from sqlalchemy import or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from notify.residents import after_delivery
 from notify.wording import tickets as texts
 from schedules.runtime import JobRuntime
 from settings.model import WeComSettings
@@ -85,6 +90,7 @@ class Claimed:
     urgent: bool
     locked_until: datetime
     previous_attempt_at: datetime | None
+    person_id: int | None = None  # the resident the message is meant for
 
 
 class _Windows:
@@ -267,6 +273,7 @@ class OutboxWorker:
                         row.urgent,
                         row.locked_until,
                         previous,
+                        row.person_id,
                     )
                 )
         return claimed
@@ -387,6 +394,8 @@ class OutboxWorker:
                 return False
             if dead:
                 self._alert(session, row, result)
+            if row.person_id is not None and (result.ok or values.get("status")):
+                after_delivery(session, row.id, ok=result.ok, final=not result.ok, now=now)
         return bool(result.ok)
 
     def _alert(self, session: Session, row: Claimed, result: DeliveryResult) -> None:

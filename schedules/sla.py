@@ -337,8 +337,9 @@ class _TicketSweep:
             log.warning("sla sweep: ticket %s overdue but not escalated: %s", ticket.id,
                         outcome.reason)
             return
-        Announcer(Messenger(self.session), self.services.calendar,
-                  self._category(ticket)).announce(outcome, None, reason=reason)
+        Announcer(Messenger(self.session, self.services.settings.aibot.name),
+                  self.services.calendar, self._category(ticket)).announce(
+            outcome, None, reason=reason)
         self.report.escalated.append(ticket.id)
 
     def _rating(self, ticket: Ticket) -> None:
@@ -352,8 +353,8 @@ class _TicketSweep:
             data={"rating_days": self.services.settings.sla.rating_days},
         )
         if outcome.allowed:
-            Announcer(Messenger(self.session), self.services.calendar,
-                      self._category(ticket)).announce(outcome, None)
+            Announcer(Messenger(self.session, self.services.settings.aibot.name),
+                      self.services.calendar, self._category(ticket)).announce(outcome, None)
             self.report.closed_unrated.append(ticket.id)
 
     # -- helpers -----------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 Tables, by the part of the product that owns their meaning:
 
 * the township: ``Grid`` (one tree with unified codes), ``Person`` (residents and staff, keyed by
-  their WeCom user id), ``Membership`` (a staff member's role on a grid), ``GroupChat`` (a chat
+  their WeCom user id; residents outside the roster are enrolled from their first message, with
+  the ways they can be reached), ``Membership`` (a staff member's role on a grid), ``GroupChat`` (a chat
   mapped to a grid);
 * the front door: ``InboundMessage`` (every message or event once, de-duplicated by a unique key);
 * cases: ``Ticket`` and ``TicketEvent`` (the audit trail of every transition);
@@ -39,6 +40,7 @@ from vocab import (
     PERSON_ROLES,
     STAFF_ROLES,
     TRAIL_ACTIONS,
+    Enrolment,
     GridLevel,
     InboxStatus,
     Level,
@@ -97,6 +99,17 @@ class Person(Base):
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"), index=True)
     department: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Residents outside the roster: how they were enrolled (group|app|aibot; None: from the roster),
+    # the group chat of their first message, and when the bot first heard from them.
+    enrolled_via: Mapped[Enrolment | None] = vocabulary_column("enrolled_via", Enrolment,
+                                                               index=True)
+    enrolled_chat_id: Mapped[str | None] = mapped_column(String(128))
+    first_seen_at: Mapped[datetime | None]
+    # Routes: the group chat they last wrote in, and whether the app reaches them 1:1
+    # (None unknown; True they wrote to the app or an app message reached them; False WeCom
+    # answered ``invaliduser`` for them).
+    seen_chat_id: Mapped[str | None] = mapped_column(String(128))
+    app_reachable: Mapped[bool | None] = mapped_column(Boolean)
 
     grid: Mapped[Grid | None] = relationship()
     memberships: Mapped[list[Membership]] = relationship(back_populates="person")
@@ -277,6 +290,9 @@ class OutboxMessage(Base):
     members hold, the response code in the payload), ``appchat`` (appchat/send to a chat id), ``webhook`` (a group robot key),
     ``response_url`` (the smart bot's reply URL). ``payload`` is the WeCom message body without
     the addressing fields. ``idempotency_key`` is unique: writing the same message twice is a no-op.
+    ``person_id`` names the resident a message is meant for: when it fails for good, their next
+    route is tried (a new row, ``fallback_of_id`` pointing back), and when none is left the
+    failure goes on the ticket's trail.
     """
 
     __tablename__ = "outbox"
@@ -293,12 +309,16 @@ class OutboxMessage(Base):
     msgtype: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # pending|sent|failed|dead|cancelled; held (a resident's next route, waiting) and skipped
+    # (not needed, or known not to reach them)
     status: Mapped[OutboxStatus] = vocabulary_column("status", OutboxStatus,
                                                      default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    fallback_of_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     # Delivery bookkeeping (schedules.delivery): a worker's lease on the row while it sends, the

@@ -24,11 +24,16 @@ def enqueue(
     urgent: bool = False,
     ticket_id: int | None = None,
     not_before: datetime | None = None,
+    status: str = "pending",
+    person_id: int | None = None,
+    fallback_of_id: int | None = None,
 ) -> int:
     """Add one outgoing message unless a message with ``key`` exists; the row's id either way.
 
     The row commits or rolls back with the caller's transaction, so a message exists if and only
     if the change that caused it does. A concurrent writer of the same key loses quietly.
+    ``status`` ``held`` writes a row the worker leaves alone until it is released (a resident's
+    next route; ``fallback_of_id`` is the row it stands behind).
     """
     statement = insert_skipping_taken(OutboxMessage, OutboxMessage.idempotency_key,
                                       session.get_bind().dialect.name, OutboxMessage.id)
@@ -45,6 +50,9 @@ def enqueue(
             "urgent": urgent,
             "ticket_id": ticket_id,
             "next_attempt_at": not_before or utcnow(),
+            "status": status,
+            "person_id": person_id,
+            "fallback_of_id": fallback_of_id,
         },
     ).scalar_one_or_none()
     if new_id is not None:

@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from settings.model import Settings
@@ -87,21 +86,6 @@ def _people_to_sync(session: Session, userids: list[str]) -> dict[str, Person]:
             Person.role.in_(STAFF_ROLES), Person.active.is_(True))):
         people.setdefault(person.userid, person)
     return people
-
-
-def person_for(session: Session, userid: str) -> Person:
-    """The person with this WeCom id; an unknown sender becomes a resident with no grid yet."""
-    person = session.scalar(select(Person).where(Person.userid == userid))
-    if person is not None:
-        return person
-    try:
-        with session.begin_nested():
-            person = Person(userid=userid, name="", role="resident")
-            session.add(person)
-    except IntegrityError:  # a concurrent request created it first
-        person = session.scalar(select(Person).where(Person.userid == userid))
-        assert person is not None
-    return person
 
 
 def group_for(session: Session, chat_id: str | None) -> GroupChat | None:

@@ -130,6 +130,7 @@ def simulator(settings: Settings):  # type: ignore[no-untyped-def]
         # the residents it has registered, so a few members are unknown to GridBot.
         known_users={p.userid for p in settings.roster} | UNREGISTERED_MEMBERS,
         robot_keys={g.webhook_key for g in settings.groups if g.webhook_key},
+        robot_chats={g.webhook_key: g.chat_id for g in settings.groups if g.webhook_key},
     )
     base_url, stop = run_simulator_in_thread(state)
     yield state, base_url

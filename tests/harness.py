@@ -90,14 +90,18 @@ class Harness:
         worker = build_worker(self.runtime)
         total = 0
         for _ in range(rounds):
-            done = worker.run_once(500)
-            total += done
-            if not done:
+            total += worker.run_once(500)
+            if not worker.last_claimed:  # nothing was due (a failure may queue a fallback)
                 break
         return total
 
     def received(self, userid: str) -> list[str]:
         return [d.content for d in self.state.messages_for(userid)]
+
+    def reached(self, userid: str) -> list[str]:
+        """Everything that reached ``userid``: app messages, and group messages @-mentioning them
+        (marked ``[群 chat]``)."""
+        return self.state.received()["people"].get(userid, [])
 
     def group_received(self, chat_id: str) -> list[str]:
         return [d.content for d in self.state.messages_for_chat(chat_id)]

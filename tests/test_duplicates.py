@@ -52,7 +52,7 @@ def test_second_report_in_the_same_grid_is_linked_and_told_when_resolved(bot):
         bot.say_to_app("lijuan", f"接单 {first.id}")
         bot.say_to_app("lijuan", f"办结 {first.id} 杂物已清理")
         bot.deliver()
-        [told] = bot.received("stranger01")
+        [told] = bot.reached("stranger01")  # enrolled from the group: told there, with an @
         assert f"工单 #{second.id}" in told and f"工单 #{first.id}" in told and "杂物已清理" in told
         assert any("请对工单" in t for t in bot.received("zhangsan"))
 

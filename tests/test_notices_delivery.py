@@ -154,3 +154,22 @@ def test_rate_limits_are_never_exceeded(bot) -> None:  # type: ignore[no-untyped
     assert bot.state.dropped == []
     assert not [c for c in bot.state.calls if c.errcode in (45009, 45033)]
     assert _statuses(bot) == Counter({"sent": 70})
+
+
+def test_people_get_notices_as_text_and_robots_as_markdown(bot) -> None:  # type: ignore[no-untyped-def]
+    """The WeChat plug-in does not show the app's markdown: people 1:1 get text."""
+    with time_machine.travel(T0, tick=True):
+        with transaction(bot.runtime.session_factory) as session:
+            create_notice(
+                session, bot.runtime.services,
+                NoticeDraft(title="医保缴费", body="请于**12月31日**前缴费，详见[说明](https://x.cn/a)",
+                            audience={"grids": ["640323001001001"], "roles": ["worker"]}),
+                author="zhaolei", source="api")
+        _deliver_all(bot)
+    [to_worker] = [d for d in bot.state.messages_for("lijuan") if "医保缴费" in d.content]
+    assert to_worker.msgtype == "text"
+    assert "**" not in to_worker.content and "###" not in to_worker.content
+    assert "请于12月31日前缴费，详见说明（https://x.cn/a）" in to_worker.content
+    robot = [d for d in bot.state.messages_for_robot("demo-robot-dsy1") if "医保缴费" in d.content]
+    assert [d.msgtype for d in robot] == ["markdown"] and "**12月31日**" in robot[0].content
+    assert all(d.msgtype != "markdown" for d in bot.state.delivered if d.channel == "app")

@@ -100,9 +100,40 @@ def test_invaliduser_partial_and_all(sim):
     token = _token(base, state)
     partial = _send(base, token, _text("zhangsan|ghost"))
     assert partial["errcode"] == 0 and partial["invaliduser"] == "ghost"
+    everyone_bad = _send(base, token, _text("ghost|ghost2"))  # WeCom: 200, errcode 0, nobody
+    assert everyone_bad["errcode"] == 0 and everyone_bad["invaliduser"] == "ghost|ghost2"
+    state.all_invalid_errcode = 81013  # the stricter answer some corps see
     everyone_bad = _send(base, token, _text("ghost|ghost2"))
     assert everyone_bad["errcode"] == 81013 and everyone_bad["invaliduser"] == "ghost|ghost2"
     assert len(state.messages_for("zhangsan")) == 1 and state.messages_for("ghost") == []
+
+
+def test_members_outside_the_apps_visible_range_are_invaliduser(sim):
+    state, base = sim
+    state.known_users = {"zhangsan", "lisi"}
+    state.visible_users = {"zhangsan"}
+    token = _token(base, state)
+    answer = _send(base, token, _text("lisi"))
+    assert answer["errcode"] == 0 and answer["invaliduser"] == "lisi"
+    assert state.messages_for("lisi") == [] and state.received()["people"] == {}
+
+
+def test_robot_records_mentions_and_what_each_person_and_group_received(sim):
+    state, base = sim
+    state.robot_chats = {"key-1": "wrGroup1"}
+    body = {"msgtype": "text", "text": {"content": "请评价", "mentioned_list": ["lisi"]}}
+    answer = requests.post(f"{base}/cgi-bin/webhook/send", params={"key": "key-1"}, json=body,
+                           timeout=5).json()
+    assert answer["errcode"] == 0
+    [item] = state.messages_for_chat("wrGroup1")
+    assert item.mentioned == ["lisi"] and state.mentions_of("lisi") == [item]
+    received = requests.get(f"{base}/_sim/received", timeout=5).json()
+    assert received == {"people": {"lisi": ["[群 wrGroup1] 请评价"]},
+                        "groups": {"wrGroup1": ["请评价"]}}
+    bad = {"msgtype": "text", "text": {"content": "x", "mentioned_list": "lisi"}}
+    refused = requests.post(f"{base}/cgi-bin/webhook/send", params={"key": "key-1"}, json=bad,
+                            timeout=5).json()
+    assert refused["errcode"] == 40058
 
 
 def test_member_limits_drop_silently(sim):

@@ -18,12 +18,13 @@ from vocab.delivery import (
     RunKind,
     ScheduleKind,
 )
-from vocab.people import PERSON_ROLES, STAFF_ROLES, GridLevel, PromptKind, Role
+from vocab.people import PERSON_ROLES, STAFF_ROLES, Enrolment, GridLevel, PromptKind, Role
 from vocab.tickets import (
     FINAL_STATUSES,
     LADDER,
     OPEN_STATUSES,
     TRAIL_ACTIONS,
+    UNREACHED,
     Action,
     Level,
     Rating,
@@ -40,7 +41,9 @@ __all__ = [
     "PromptKind",
     "STAFF_ROLES",
     "TRAIL_ACTIONS",
+    "UNREACHED",
     "Action",
+    "Enrolment",
     "GridLevel",
     "InboxStatus",
     "Level",

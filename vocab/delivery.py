@@ -32,13 +32,16 @@ class OutboxChannel(StrEnum):
 
 
 class OutboxStatus(StrEnum):
-    """An outgoing row: pending until sent, failed (retried later), dead or cancelled."""
+    """An outgoing row: pending until sent, failed (retried later), dead or cancelled; a
+    resident's next route waits held, and is skipped when it is not needed."""
 
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
     DEAD = "dead"  # gave up: out of attempts or refused for good
     CANCELLED = "cancelled"  # its notice was cancelled before it went out
+    HELD = "held"  # a resident's next route, released only if the one before it fails for good
+    SKIPPED = "skipped"  # a held route not needed (delivered otherwise, or known not to reach)
 
 
 class NoticeStatus(StrEnum):

@@ -44,3 +44,11 @@ class PromptKind(StrEnum):
 
     RATING = "rating"  # 评单: 1 满意 / 2 一般 / 3 不满意 for one ticket
     CHOICE = "choice"  # which of their tickets an answer is for
+
+
+class Enrolment(StrEnum):
+    """How a resident outside the roster was enrolled: by their first message, and where."""
+
+    GROUP = "group"  # in a grid group chat (its grid is theirs)
+    APP = "app"  # 1:1 to the self-built app
+    AIBOT = "aibot"  # 1:1 to the smart bot

@@ -50,8 +50,12 @@ class Action(StrEnum):
 
 
 #: What a ticket's audit trail records: its opening (``create``, 制单 by the intake) and every
-#: action that changes something (a ``view`` leaves no trace).
-TRAIL_ACTIONS: tuple[str, ...] = ("create", *(a.value for a in Action if a is not Action.VIEW))
+#: action that changes something (a ``view`` leaves no trace), and ``unreached`` (the bot's note
+#: that a message for the resident reached them by no route).
+UNREACHED = "unreached"
+TRAIL_ACTIONS: tuple[str, ...] = (
+    "create", *(a.value for a in Action if a is not Action.VIEW), UNREACHED,
+)
 
 
 class Rating(StrEnum):

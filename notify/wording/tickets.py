@@ -123,8 +123,12 @@ NOBODY_NAMED = "没有找到叫「{name}」的工作人员或网格，请写姓�
 NO_HANDLER_IN_GRID = "「{name}」暂无在岗的网格员，请直接写要派给的人的姓名。"
 
 DONE_ACCEPT = "已接单：工单 #{number}，请于 {due} 前办结。"
-DONE_PROGRESS = "已记录工单 #{number} 的进度，并告知居民。"
-DONE_RESOLVE = "工单 #{number} 已办结，已请居民评价。"
+DONE_PROGRESS = "已记录工单 #{number} 的进度，将{via}告知居民。"
+DONE_PROGRESS_UNREACHED = "已记录工单 #{number} 的进度，但无法告知居民：{why}。"
+DONE_RESOLVE = "工单 #{number} 已办结，评价邀请将{via}发给居民；如未送达，会再告诉您。"
+DONE_RESOLVE_UNREACHED = (
+    "工单 #{number} 已办结，但评价邀请发不出去：{why}。请电话或上门告知居民处理结果并请其评价。"
+)
 DONE_ESCALATE = "工单 #{number} 已上报{level}{handler}。"
 DONE_TRANSFER = "工单 #{number} 已转派给{handler}。"
 DONE_RETURN = "工单 #{number} 已退回综治中心重新分派。"
@@ -170,7 +174,7 @@ TRAIL_REOPENED = "；工单重新打开，上报{target}"
 TRAIL_REOPENED_SAME = "；工单重新打开，仍由{target}办理"
 TRAIL_CLOSED_UNRATED = "结单（未评价）"
 TRAIL_MERGED = "合并到工单 #{number}"
-TRAIL_OTHER_ACTIONS = {"create": "制单", "attach": "补充附件"}
+TRAIL_OTHER_ACTIONS = {"create": "制单", "attach": "补充附件", "unreached": "消息未送达居民"}
 RESIDENT_DUE = "，{label} {due}"
 DUE_LABELS = {"dispatch": "派单时限", "accept": "接单时限", "resolve": "预计办结"}
 MY_TICKETS_HEAD = "您的工单（最近 {count} 张）："

@@ -3,8 +3,9 @@
 ``create_simulator_app(state)`` answers ``gettoken``, ``message/send``,
 ``message/update_template_card``, ``appchat/send``, ``webhook/send`` and the smart bot's
 ``aibot/response`` with WeCom's error codes and limits; ``run_simulator_in_thread`` serves it on
-a local port for tests. ``GET /_sim/deliveries`` lists what was delivered and ``GET /_sim/cards``
-how each interactive card looks now (the demo's chat page can poll them).
+a local port for tests. ``GET /_sim/deliveries`` lists what was delivered, ``GET /_sim/cards``
+how each interactive card looks now (the demo's chat page can poll them) and
+``GET /_sim/received`` what each person and group received.
 """
 
 from __future__ import annotations
@@ -81,6 +82,19 @@ def _content_error(msgtype: str, body: dict[str, Any]) -> int | None:
             return E.INVALID_PARAMETER
     if msgtype in ("image", "voice", "video", "file") and not (
         part.get("media_id") or part.get("base64")
+    ):
+        return E.INVALID_PARAMETER
+    return None
+
+
+def _mention_error(msgtype: str, body: dict[str, Any]) -> int | None:
+    """40058 for a robot text whose ``mentioned_list`` is not a list of user ids."""
+    part = body.get(msgtype)
+    mentioned = part.get("mentioned_list") if isinstance(part, dict) else None
+    if mentioned is None:
+        return None
+    if msgtype != "text" or not isinstance(mentioned, list) or not all(
+        isinstance(u, str) and u for u in mentioned
     ):
         return E.INVALID_PARAMETER
     return None
@@ -183,9 +197,8 @@ def create_simulator_app(state: SimulatorState) -> Flask:
             raise _Answer(E.INVALID_PARAMETER, "touser exceeds 1000")
         parties = str(body.get("toparty") or "")
         tags = str(body.get("totag") or "")
-        known = state.known_users
-        valid = [u for u in users if known is None or u in known]
-        invalid = [u for u in users if not (known is None or u in known)]
+        valid = [u for u in users if state.reachable_by_app(u)]
+        invalid = [u for u in users if not state.reachable_by_app(u)]
         extra = {
             "invaliduser": "|".join(invalid),
             "invalidparty": parties,  # the simulator has no departments or tags
@@ -284,13 +297,14 @@ def create_simulator_app(state: SimulatorState) -> Flask:
         msgtype = str(body.get("msgtype") or "")
         if msgtype not in ROBOT_MSGTYPES:
             raise _Answer(E.INVALID_MSGTYPE)
-        problem = _content_error(msgtype, body)
+        problem = _content_error(msgtype, body) or _mention_error(msgtype, body)
         if problem:
             raise _Answer(problem)
         now = time.time()
         if not state.admit_robot(key, now):
             raise _Answer(E.API_FREQ_OUT_OF_LIMIT)
-        state.record_delivery(Delivered("webhook", key, msgtype, body, now, state.next_msgid()))
+        state.record_delivery(Delivered("webhook", key, msgtype, body, now, state.next_msgid(),
+                                        state.robot_chats.get(key)))
         return {"errcode": 0, "errmsg": "ok"}
 
     # -- aibot/response (smart bot response_url) --------------------------------------------
@@ -348,6 +362,10 @@ def create_simulator_app(state: SimulatorState) -> Flask:
         methods=["POST"],
     )
 
+    @app.get("/_sim/received")
+    def received() -> Response:
+        return jsonify(state.received())
+
     @app.get("/_sim/deliveries")
     def deliveries() -> Response:
         since = request.args.get("since", default=0, type=int)
@@ -363,6 +381,7 @@ def create_simulator_app(state: SimulatorState) -> Flask:
                         "msgtype": d.msgtype,
                         "content": d.content,
                         "body": d.body,
+                        "mentioned": d.mentioned,
                         "at": d.at,
                         "msgid": d.msgid,
                     }

@@ -31,7 +31,14 @@ class Delivered:
     body: dict[str, Any]
     at: float
     msgid: str
-    chat_id: str | None = None  # for response_url replies bound to a group chat
+    chat_id: str | None = None  # the group chat a robot or a smart-bot reply posted into
+
+    @property
+    def mentioned(self) -> list[str]:
+        """User ids the message @-mentions (a robot's text ``mentioned_list``)."""
+        part = self.body.get(self.msgtype)
+        found = part.get("mentioned_list") if isinstance(part, dict) else None
+        return [str(u) for u in found] if isinstance(found, list) else []
 
     @property
     def content(self) -> str:
@@ -103,7 +110,11 @@ class SimulatorState:
     """A fake WeCom corp: one or more apps, members, chats, robots, limits and failure switches.
 
     ``known_users``/``chats``/``robot_keys`` set to ``None`` accept any id; give sets to have the
-    simulator answer ``invaliduser``, 86003 or 93000 for the others.
+    simulator answer ``invaliduser``, 86003 or 93000 for the others. ``visible_users`` is the
+    app's visible range among the members (None: all of them): ``message/send`` to anyone outside
+    it, or outside the corp, answers errcode 0 with them in ``invaliduser`` and delivers nothing
+    to them, as WeCom does (``all_invalid_errcode`` 81013 makes it refuse a send in which nobody
+    is valid instead). ``robot_chats`` binds a robot key to the group chat it posts into.
     """
 
     corp_id: str = "wwsimcorp0001"
@@ -111,14 +122,16 @@ class SimulatorState:
     agent_id: int = 1000002
     token_ttl: int = 7200
     known_users: set[str] | None = None
+    visible_users: set[str] | None = None
     chats: set[str] | None = None
     robot_keys: set[str] | None = None
+    robot_chats: dict[str, str] = field(default_factory=dict)
     member_per_minute: int = 30
     member_per_hour: int = 1000
     robot_per_minute: int = 20
     max_users_per_send: int = 1000
     allowed_ips: set[str] | None = None
-    all_invalid_errcode: int = 81013  # WeCom answers 81013 when no recipient is valid
+    all_invalid_errcode: int = 0  # 81013: refuse a send in which no recipient is valid
     response_url_single_use: bool = True
     hang_seconds: float = 10.0  # how long an outage in "hang" mode keeps a request waiting
     cards: CardBoard = field(default_factory=CardBoard)  # interactive cards and their codes
@@ -161,6 +174,12 @@ class SimulatorState:
             if self.known_users is None:
                 self.known_users = set()
             self.known_users.update(userids)
+
+    def reachable_by_app(self, userid: str) -> bool:
+        """A member of the corp within the app's visible range."""
+        with self.lock:
+            return (self.known_users is None or userid in self.known_users) and (
+                self.visible_users is None or userid in self.visible_users)
 
     def disable_robot(self, key: str) -> None:
         """The robot is switched off in its group: webhook/send answers 93004."""
@@ -376,6 +395,26 @@ class SimulatorState:
 
     def messages_for_robot(self, key: str) -> list[Delivered]:
         return [d for d in self.delivered if d.channel == "webhook" and d.target == key]
+
+    def mentions_of(self, userid: str) -> list[Delivered]:
+        """Group messages that @-mention ``userid`` (or everyone)."""
+        return [d for d in self.delivered if userid in d.mentioned or "@all" in d.mentioned]
+
+    def received(self) -> dict[str, dict[str, list[str]]]:
+        """What each person and each group received, as text: ``{"people": {userid: […]},
+        "groups": {chat id or robot key: […]}}`` — a person's list holds their app messages and
+        the group messages that @-mention them (marked ``[群 …]``)."""
+        people: dict[str, list[str]] = defaultdict(list)
+        groups: dict[str, list[str]] = defaultdict(list)
+        for item in self.delivered:
+            if item.channel == "app":
+                people[item.target].append(item.content)
+                continue
+            where = item.chat_id or item.target
+            groups[where].append(item.content)
+            for userid in item.mentioned:
+                people[userid].append(f"[群 {where}] {item.content}")
+        return {"people": dict(people), "groups": dict(groups)}
 
     def messages_for_response_url(self, url_or_code: str) -> list[Delivered]:
         code = url_or_code

@@ -1,0 +1,15 @@
+"""The wording of the enrolled-residents list (居民名单) the centre and admins can ask for."""
+
+HELP = "居民名单 [网格名]：自动登记的居民（来源、首次时间、能否私信）"
+USAGE = "用法：居民名单 [网格名]，例如：居民名单 或 居民名单 东顺苑第一网格"
+REFUSED = "「居民名单」只有综治中心和管理员可以查看。"
+NO_GRID = "没有找到网格「{name}」。"
+NONE = "还没有自动登记的居民（不在花名册里、第一次发消息时登记的居民）。"
+HEAD = "自动登记的居民共 {total} 人{scope}，最近 {shown} 人："
+SCOPE = "（{grid}）"
+LINE = "· {name}｜{grid}｜{source}｜首次 {first_seen}｜{app}"
+SOURCE_GROUP = "群「{group}」"
+SOURCE_APP = "应用私信"
+SOURCE_AIBOT = "机器人单聊"
+NO_GRID_YET = "网格待定"
+APP_REACHABLE = {True: "可私信", False: "私信不可达，群里@", None: "私信未验证"}
