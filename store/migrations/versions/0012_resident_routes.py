@@ -1,8 +1,8 @@
 """people: residents enrolled outside the roster and their routes; outbox: the resident a
 message is meant for and the row it falls back from
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-30 07:15:00
 
 Three closed vocabularies grow with it, each CHECK dropped and built again with its new words:
@@ -17,8 +17,8 @@ from alembic import op
 
 from store.clock import UTCDateTime
 
-revision: str = "0011"
-down_revision: str | None = "0010"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
