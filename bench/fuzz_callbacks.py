@@ -47,8 +47,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.callback_load import bench_database, free_port, wait_for  # noqa: E402
 from settings import load_settings  # noqa: E402
-from wecom.simulator.callback import CallbackClient  # noqa: E402
-from wecom.simulator.payloads import (  # noqa: E402
+from wecom.simulator import (  # noqa: E402
+    CallbackClient,
     aibot_text,
     app_event,
     app_image,

@@ -103,14 +103,9 @@ _HANDLER_ACTIONS = (
 def _centre_rules(area: Scope) -> Mapping[Action, frozenset[Scope]]:
     """A 综治中心's rights over its area (township or county): handle what is assigned to it or
     lies in the area, and supervise the area (dispatch, merge, reopen, withdraw, close)."""
-    handled = (
-        Action.VIEW,
-        Action.ACCEPT,
-        Action.PROGRESS,
-        Action.RESOLVE,
-        Action.ESCALATE,
-        Action.TRANSFER,
-    )
+    # every handler's action but 退回 (the centre is where returned tickets go) and merging,
+    # which it does as a supervisor
+    handled = tuple(a for a in _HANDLER_ACTIONS if a not in (Action.RETURN, Action.MERGE))
     supervised = (
         Action.DISPATCH,
         Action.MERGE,
