@@ -28,6 +28,8 @@ merge           created, dispatched, accepted,        merged (duplicate_of_id)  
                 returned
 supplement      created, dispatched, accepted,        (unchanged)                       —
                 returned, resolved
+reclassify      created, dispatched, accepted,        (unchanged; category changes)     —
+                returned, resolved, closed
 ==============  ====================================  ================================  =====
 
 "clock" is the SLA stage (``cases.deadlines.Stage``) that starts at the event: the caller sets the
@@ -40,9 +42,10 @@ allowed decision carries ``to_status``, the ``AuditEvent`` to persist, ``changes
 → new value, ``None`` clears; ``grid_code`` is a grid *code* the caller maps to ``grid_id``) and
 ``stamps`` (Ticket timestamp columns to set to the event time).
 
-Requirements: progress, resolve, return, supplement, reopen need a ``note``; so does escalate
+Requirements: progress, resolve, return, supplement, reopen, reclassify need a ``note``; so does escalate
 by a person (the bot's escalation carries its reason in ``data``); transfer needs ``to`` (an
-``Actor`` who can handle the ticket); merge needs ``duplicate_of``; rate needs ``rating``. A
+``Actor`` who can handle the ticket); merge needs ``duplicate_of``; rate needs ``rating``; reclassify needs
+``category`` (another than the ticket's; the caller checks it is one of the township's). A
 micro/worker/department handler cannot accept a ticket dispatched to someone else (leaders,
 centre, county and admin can take it over); the same holds for progress, resolve, return, transfer.
 """
@@ -96,6 +99,7 @@ TRANSITIONS: Mapping[Action, Transition] = MappingProxyType(
         Action.WITHDRAW: Transition(_OPEN, Status.WITHDRAWN),
         Action.MERGE: Transition(_OPEN, Status.MERGED),
         Action.SUPPLEMENT: Transition(_OPEN | {_R}, None),
+        Action.RECLASSIFY: Transition(_OPEN | {_R, _CL}, None),
     }
 )
 
@@ -105,7 +109,8 @@ _ASSIGNEE_ACTIONS = frozenset(
     {Action.ACCEPT, Action.PROGRESS, Action.RESOLVE, Action.RETURN, Action.TRANSFER}
 )
 _NEEDS_NOTE = frozenset(
-    {Action.PROGRESS, Action.RESOLVE, Action.RETURN, Action.SUPPLEMENT, Action.REOPEN}
+    {Action.PROGRESS, Action.RESOLVE, Action.RETURN, Action.SUPPLEMENT, Action.REOPEN,
+     Action.RECLASSIFY}
 )
 
 
@@ -174,6 +179,7 @@ def decide(
     duplicate_of: int | None = None,
     department: str | None = None,
     grid_code: str | None = None,
+    category: str | None = None,
     data: Mapping[str, Any] | None = None,
 ) -> Decision:
     """Decide whether ``actor`` may take ``action`` on ``ticket`` and what it changes.
@@ -184,7 +190,8 @@ def decide(
     ``cases.ladder``, None for the level's pool); rate (``rating``, comment in ``note``; for 不满意
     also ``level``/``assignee_id`` as for escalate); reopen (``assignee_id``/``level``, default
     unchanged); transfer (``to``; centre/admin may also set ``department``); merge
-    (``duplicate_of``). ``data`` is merged into the audit event's data.
+    (``duplicate_of``); reclassify (``category``, and ``department`` when the new category
+    routes elsewhere). ``data`` is merged into the audit event's data.
     """
     action = Action(action)
     permission = check(actor, action, ticket)
@@ -252,6 +259,8 @@ def decide(
         return ctx.allow(_RT, changes, (), row.clock)
     if action is Action.WITHDRAW:
         return ctx.allow(Status.WITHDRAWN, {}, ("closed_at",), None)
+    if action is Action.RECLASSIFY:
+        return _reclassify(ctx, category, department)
     # Action.MERGE
     if duplicate_of is None:
         return refuse(texts.merge_needs_target(ticket.id))
@@ -392,3 +401,15 @@ def _transfer(ctx: _Context, to: Actor | None, department: str | None) -> Decisi
     own = level_for_role(to.role)
     changes["level"] = own if own is not None else ticket.level
     return ctx.allow(_D, changes, ("dispatched_at",), Stage.ACCEPT)
+
+
+def _reclassify(ctx: _Context, category: str | None, department: str | None) -> Decision:
+    ticket = ctx.ticket
+    if not category:
+        return refuse(texts.reclassify_needs_category(ticket.id))
+    if category == ticket.category:
+        return refuse(texts.reclassify_same_category(ticket.id, category))
+    changes: dict[str, Any] = {"category": category}
+    if department is not None:
+        changes["department"] = department or None
+    return ctx.allow(ticket.status, changes, (), None, {"from_category": ticket.category})

@@ -63,6 +63,7 @@ class TicketView:
     level: Level = Level.WORKER
     department: str | None = None
     duplicate_of: int | None = None
+    category: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", Status(self.status))

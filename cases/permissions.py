@@ -39,6 +39,7 @@ escalate       a/g    a/g    a/g     a/twp     a/cty     a/dept  all    all
 transfer       a/g    a/g    a/g     a/twp     a/cty     a/dept  all    —
 return         a/g    a/g    a/g     —         —         a/dept  all    —
 merge          a/g    a/g    a/g     twp       cty       —       all    all
+reclassify     —      —      grid    twp       cty       —       all    —
 reopen         —      —      grid    twp       cty       —       all    —
 withdraw       —      —      —       twp       cty       —       all    —
 close_unrated  —      —      —       twp       cty       —       all    all
@@ -109,6 +110,7 @@ def _centre_rules(area: Scope) -> Mapping[Action, frozenset[Scope]]:
     supervised = (
         Action.DISPATCH,
         Action.MERGE,
+        Action.RECLASSIFY,
         Action.REOPEN,
         Action.WITHDRAW,
         Action.CLOSE_UNRATED,
@@ -127,7 +129,8 @@ RULES: Mapping[Role, Mapping[Action, frozenset[Scope]]] = MappingProxyType(
         Role.MICRO: MappingProxyType(dict.fromkeys(_HANDLER_ACTIONS, _AG)),
         Role.WORKER: MappingProxyType(dict.fromkeys(_HANDLER_ACTIONS, _AG)),
         Role.LEADER: MappingProxyType(
-            {**dict.fromkeys(_HANDLER_ACTIONS, _AG), Action.DISPATCH: _G, Action.REOPEN: _G}
+            {**dict.fromkeys(_HANDLER_ACTIONS, _AG), Action.DISPATCH: _G, Action.REOPEN: _G,
+             Action.RECLASSIFY: _G}
         ),
         Role.CENTER: _centre_rules(Scope.TOWNSHIP),
         Role.COUNTY: _centre_rules(Scope.COUNTY),

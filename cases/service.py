@@ -90,6 +90,7 @@ def view_of(ticket: Ticket, path: tuple[str, ...] | None = None) -> TicketView:
         level=Level(ticket.level),
         department=ticket.department,
         duplicate_of=ticket.duplicate_of_id,
+        category=ticket.category,
     )
 
 

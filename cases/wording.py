@@ -43,6 +43,7 @@ ACTION_LABELS: Mapping[Action, str] = MappingProxyType(
         Action.WITHDRAW: "撤销",
         Action.MERGE: "合并",
         Action.SUPPLEMENT: "补充",
+        Action.RECLASSIFY: "改类",
     }
 )
 
@@ -137,6 +138,7 @@ _NOTE_NEEDED: Mapping[Action, str] = MappingProxyType(
         Action.RETURN: "请写明退回原因，例如：退回 {id} 不属于本网格。",
         Action.SUPPLEMENT: "请写明补充内容，例如：补充 {id} 漏水在二楼。",
         Action.REOPEN: "请写明重新打开{ref}的原因。",
+        Action.RECLASSIFY: "请写明改类原因，例如：改类 {id} 安全隐患 电动车在楼道充电。",
     }
 )
 
@@ -187,3 +189,18 @@ def merge_needs_target(ticket_id: int) -> str:
 def merge_into_itself(ticket_id: int) -> str:
     """A ticket cannot duplicate itself."""
     return f"{ticket_ref(ticket_id)} 不能合并到自身。"
+
+
+def reclassify_needs_category(ticket_id: int) -> str:
+    """改类 without the new category."""
+    return f"请指明把{ticket_ref(ticket_id)}改为哪一类，例如：改类 {ticket_id} 安全隐患 原因。"
+
+
+def reclassify_unknown_category(ticket_id: int, word: str, names: str) -> str:
+    """改类 to a category the township does not have."""
+    return f"没有“{word}”这一类，{ticket_ref(ticket_id)}未改类。可选：{names}。"
+
+
+def reclassify_same_category(ticket_id: int, name: str) -> str:
+    """改类 to the category the ticket has already."""
+    return f"{ticket_ref(ticket_id)} 已是“{name}”，无需改类。"

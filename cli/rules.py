@@ -1,5 +1,8 @@
 """``bot.py rules …``: learn rules from labelled data, evaluate rules, explain one message.
 
+``--from-tickets`` (``cli.rules_tickets``) takes the labelled data from the tickets staff
+corrected with 改类, so the rules are measured on, and learn from, the township's own triage.
+
 The lead wires :func:`add_commands` into bot.py's argparse; every sub-command sets ``func``, which
 takes the parsed namespace and returns an exit code.
 """
@@ -13,6 +16,7 @@ import time
 from pathlib import Path
 
 from cli.logs import configure_logging
+from cli.rules_tickets import add_ticket_options, ticket_rows
 from nlp.classifier import (
     DEFAULT_FAQ,
     DEFAULT_RULES,
@@ -22,7 +26,7 @@ from nlp.classifier import (
     load_classifier,
 )
 from nlp.data import read_labelled, stratified_folds, stratified_split
-from nlp.evaluate import EvalReport, evaluate, format_report, score
+from nlp.evaluate import EvalReport, evaluate, format_report, predicted_label, score
 from nlp.learn import LearnConfig, learn_rules
 from nlp.rules import RuleError, load_rules
 from nlp.tokenize import get_segmenter
@@ -46,12 +50,20 @@ def _add_learn_options(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_learn(ns: argparse.Namespace) -> int:
-    """Learn rules from DATA.csv and write them to --out."""
-    rows = read_labelled(ns.data)
+    """Learn rules from DATA.csv (and/or the corrected tickets) and write them to --out."""
+    rows = read_labelled(ns.data) if ns.data else []
+    names = [Path(ns.data).name] if ns.data else []
+    if ns.from_tickets:
+        found = ticket_rows(ns)
+        rows += found.rows * max(ns.weight, 1)
+        names.append(f"{len(found.rows)} {found.source} (x{max(ns.weight, 1)})")
+        print(f"{len(found.rows)} {found.source}")
+    elif not ns.data:
+        raise ValueError("rules learn needs DATA.csv, --from-tickets, or both")
     base = load_rules(ns.base) if ns.base and Path(ns.base).is_file() else None
     t0 = time.perf_counter()
     rules, report = learn_rules(rows, get_segmenter(DEFAULT_USERDICT), _learn_config(ns), base=base)
-    header = (f"# learned by `rules learn` from {Path(ns.data).name}: {report.n_train} messages, "
+    header = (f"# learned by `rules learn` from {' + '.join(names)}: {report.n_train} messages, "
               f"{report.n_features} candidate terms, top {ns.top_k} per category kept")
     rules.dump(ns.out, header=header)
     print(f"learned {len(report.labels)} categories from {report.n_train} messages "
@@ -76,9 +88,33 @@ def _merge(reports: list[EvalReport]) -> EvalReport:
     return score(gold, pred, seconds)
 
 
+def cmd_eval_tickets(ns: argparse.Namespace) -> int:
+    """Evaluate rules (default: the township's, from --config) on the corrected tickets."""
+    found = ticket_rows(ns)
+    if not found.rows:
+        print(f"no {found.source} to evaluate on")
+        return 0
+    rules_path = ns.rules or found.rules_path
+    faq = Path(ns.faq) if ns.faq else (found.faq_path if ns.rules is None else None)
+    clf = load_classifier(rules_path, faq_path=faq)
+    rep = evaluate(clf, found.rows)
+    print(format_report(rep, f"rules {rules_path} on {len(found.rows)} {found.source}"))
+    wrong = [(n, text, gold, predicted_label(clf.classify(text)))
+             for n, (text, gold) in zip(found.ticket_ids, found.rows, strict=True)]
+    wrong = [w for w in wrong if w[2] != w[3]]
+    print(f"misclassified: {len(wrong)} of {len(found.rows)}")
+    for n, text, gold, pred in wrong[: ns.errors or 20]:
+        print(f"  #{n} [{gold} -> {pred}] {text[:60]}")
+    return 0
+
+
 def cmd_eval(ns: argparse.Namespace) -> int:
     """Evaluate rules on DATA.csv, or learn-and-evaluate with --cv K / --split."""
-    rows = read_labelled(ns.data)
+    if ns.from_tickets:
+        if ns.data is not None or ns.cv or ns.split:
+            raise ValueError("--from-tickets takes no DATA.csv, --cv or --split")
+        return cmd_eval_tickets(ns)
+    rows = read_labelled(ns.data or DEFAULT_EVAL_DATA)
     seg = get_segmenter(DEFAULT_USERDICT)
     base = load_rules(ns.rules or DEFAULT_RULES)
     if ns.cv or ns.split:
@@ -98,7 +134,7 @@ def cmd_eval(ns: argparse.Namespace) -> int:
     faq = Path(ns.faq) if ns.faq else (DEFAULT_FAQ if ns.rules is None else None)
     clf = load_classifier(ns.rules or DEFAULT_RULES, faq_path=faq)
     rep = evaluate(clf, rows)
-    print(format_report(rep, f"rules {ns.rules or DEFAULT_RULES} on {ns.data}"))
+    print(format_report(rep, f"rules {ns.rules or DEFAULT_RULES} on {ns.data or DEFAULT_EVAL_DATA}"))
     if ns.errors:
         for text, gold, pred in rep.errors[: ns.errors]:
             print(f"  [{gold} -> {pred}] {text}")
@@ -136,22 +172,29 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     rules = subparsers.add_parser("rules", help="classifier rules: learn, evaluate, explain")
     sub = rules.add_subparsers(dest="rules_command", required=True)
 
-    p = sub.add_parser("learn", help="derive weighted keyword rules from labelled CSV (text,label)")
-    p.add_argument("data", type=Path)
+    p = sub.add_parser("learn", help="derive weighted keyword rules from labelled CSV (text,label)"
+                                     " and/or the tickets corrected with 改类")
+    p.add_argument("data", type=Path, nargs="?", default=None,
+                   help="labelled CSV (text,label); optional with --from-tickets")
     p.add_argument("--out", type=Path, required=True)
+    add_ticket_options(p)
+    p.add_argument("--weight", type=int, default=2,
+                   help="with --from-tickets: each corrected ticket counts this many times")
     _add_learn_options(p)
     p.set_defaults(func=_guard(cmd_learn))
 
     p = sub.add_parser("eval", help="precision/recall/F1, macro-F1, confusion matrix, speed")
-    p.add_argument("data", type=Path, nargs="?", default=DEFAULT_EVAL_DATA,
+    p.add_argument("data", type=Path, nargs="?", default=None,
                    help="labelled CSV (text,label); default: the held-out test split "
                         f"{DEFAULT_EVAL_DATA.relative_to(ROOT)}")
+    add_ticket_options(p)
     p.add_argument("--rules", type=Path, default=None, help=f"default {DEFAULT_RULES}")
     p.add_argument("--faq", type=Path, default=None)
     p.add_argument("--cv", type=int, default=0, help="k-fold cross-validation of learned rules")
     p.add_argument("--split", type=float, default=0.0, help="learn on this share, score the rest")
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--errors", type=int, default=0, help="print this many misclassified messages")
+    p.add_argument("--errors", type=int, default=0, help="print this many misclassified messages"
+                                                              " (--from-tickets: default 20)")
     _add_learn_options(p)
     p.set_defaults(func=_guard(cmd_eval))
 

@@ -3,6 +3,7 @@ department):
 
     接单 N · 进度 N 内容 · 办结 N 说明 · 上报 N 原因 · 转派 N 姓名 · 退回 N 原因
     详情 N · 任务 · 派单 N 姓名/网格 (centre and leaders: triage of returned or new tickets)
+    改类 N 类别 原因 (centre, county and leaders: correct the category; the classifier learns)
 
 Forgiving as people type (``接单12``, ``接单 #12``, ``接单　１２``); a task card button sends the
 same text. A resident who types one of these words with a number is refused by the core with the
@@ -15,6 +16,7 @@ import re
 
 from sqlalchemy import or_, select
 
+from cases.corrections import choices_from, reclassify, split_category_and_reason
 from cases.ladder import Level
 from cases.model import Action, Role, Status
 from cases.permissions import can_view
@@ -128,6 +130,25 @@ def _dispatch(ctx: Context, match: CommandMatch) -> str:
         grid=ticket.grid.name if ticket.grid else "—", due=due(ctx, ticket, "accept_due")))
 
 
+def _reclassify(ctx: Context, match: CommandMatch) -> str:
+    word, reason = split_category_and_reason(note_of(ctx, match))
+    ticket = find(ctx, match)
+    if ticket is None:
+        return refused(None)
+    classifier = ctx.services.classifier
+    source = classifier.category_name(ticket.category)
+    outcome = reclassify(workflow(ctx), ticket, ctx.person, word, reason,
+                         choices=choices_from(classifier.rules.categories), now=ctx.now,
+                         source_message_id=ctx.inbound.id)
+    if not outcome:
+        ctx.reply(outcome.reason or "", ticket_id=ticket.id)
+        return refused(outcome)
+    ctx.reply(T.DONE_RECLASSIFY.format(number=ticket.id, source=source,
+                                       target=classifier.category_name(ticket.category)),
+              ticket_id=ticket.id)
+    return f"{outcome.action}:{ticket.id}"
+
+
 def _detail(ctx: Context, match: CommandMatch) -> str:
     return show(ctx, match, detail, "detail")
 
@@ -193,6 +214,9 @@ def worker_handlers() -> list[Handler]:
         CommandHandler(["派单"], _dispatch, needs_number=True, needs_text=True,
                        usage=T.USAGE_DISPATCH, allowed=numbered, help=T.HELP_DISPATCH,
                        roles=roles_for(Action.DISPATCH)),
+        CommandHandler(["改类", "改分类"], _reclassify, needs_number=True, needs_text=True,
+                       usage=T.USAGE_RECLASSIFY, allowed=numbered, help=T.HELP_RECLASSIFY,
+                       roles=roles_for(Action.RECLASSIFY)),
         CommandHandler(["详情"], _detail, needs_number=True, usage=T.USAGE_DETAIL,
                        allowed=numbered, help=T.HELP_DETAIL, roles=roles_for(Action.VIEW)),
     ]

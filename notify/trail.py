@@ -87,6 +87,11 @@ def _what(row: TicketEvent, people: dict[int, Person]) -> str:
         return _rating(data, note, handler)
     if action is Action.CLOSE_UNRATED:
         return texts.TRAIL_CLOSED_UNRATED
+    if action is Action.RECLASSIFY:
+        return texts.TRAIL_RECLASSIFIED.format(
+            source=data.get("from_name") or data.get("from_category") or "—",
+            target=data.get("name") or data.get("category") or "—",
+            reason=note or texts.NO_COMMENT)
     if action is Action.MERGE and data.get("duplicate_of_id"):
         return texts.TRAIL_MERGED.format(number=data["duplicate_of_id"])
     return texts.TRAIL_NOTE.format(label=label, note=note) if note else label

@@ -55,11 +55,13 @@ LEGAL: dict[Action, dict[Status, Status]] = {
     A.WITHDRAW: {s: S.WITHDRAWN for s in OPEN},
     A.MERGE: {s: S.MERGED for s in OPEN},
     A.SUPPLEMENT: {s: s for s in OPEN | {S.RESOLVED}},
+    A.RECLASSIFY: {s: s for s in OPEN | {S.RESOLVED, S.CLOSED}},
 }
 ARGS: dict[Action, dict[str, Any]] = {
     A.TRANSFER: {"to": PEER},
     A.MERGE: {"duplicate_of": 7},
     A.RATE: {"rating": "satisfied"},
+    A.RECLASSIFY: {"category": "safety"},
 }
 
 

@@ -61,12 +61,13 @@ CENTRE = {
     A.REOPEN,
     A.WITHDRAW,
     A.CLOSE_UNRATED,
+    A.RECLASSIFY,
 }
 EXPECTED_IN_SCOPE: dict[Role, set[Action]] = {
     Role.RESIDENT: {A.VIEW, A.SUPPLEMENT, A.WITHDRAW, A.RATE},
     Role.MICRO: HANDLER,
     Role.WORKER: HANDLER,
-    Role.LEADER: HANDLER | {A.DISPATCH, A.REOPEN},
+    Role.LEADER: HANDLER | {A.DISPATCH, A.REOPEN, A.RECLASSIFY},
     Role.CENTER: CENTRE,
     Role.COUNTY: CENTRE,  # the county centre: the township centre's rights, one level up
     Role.DEPARTMENT: {A.VIEW, A.ACCEPT, A.PROGRESS, A.RESOLVE, A.ESCALATE, A.TRANSFER, A.RETURN},

@@ -47,6 +47,7 @@ class Action(StrEnum):
     WITHDRAW = "withdraw"  # 撤销 (the resident)
     MERGE = "merge"  # 合并 (duplicate)
     SUPPLEMENT = "supplement"  # 补充 (the resident adds information)
+    RECLASSIFY = "reclassify"  # 改类 (staff correct the category; the classifier learns from it)
 
 
 #: What a ticket's audit trail records: its opening (``create``, 制单 by the intake) and every
