@@ -111,10 +111,10 @@ def cmd_eval_tickets(ns: argparse.Namespace) -> int:
 def cmd_eval(ns: argparse.Namespace) -> int:
     """Evaluate rules on DATA.csv, or learn-and-evaluate with --cv K / --split."""
     if ns.from_tickets:
-        if ns.data is not None or ns.cv or ns.split:
+        if ns.data != DEFAULT_EVAL_DATA or ns.cv or ns.split:
             raise ValueError("--from-tickets takes no DATA.csv, --cv or --split")
         return cmd_eval_tickets(ns)
-    rows = read_labelled(ns.data or DEFAULT_EVAL_DATA)
+    rows = read_labelled(ns.data)
     seg = get_segmenter(DEFAULT_USERDICT)
     base = load_rules(ns.rules or DEFAULT_RULES)
     if ns.cv or ns.split:
@@ -134,7 +134,7 @@ def cmd_eval(ns: argparse.Namespace) -> int:
     faq = Path(ns.faq) if ns.faq else (DEFAULT_FAQ if ns.rules is None else None)
     clf = load_classifier(ns.rules or DEFAULT_RULES, faq_path=faq)
     rep = evaluate(clf, rows)
-    print(format_report(rep, f"rules {ns.rules or DEFAULT_RULES} on {ns.data or DEFAULT_EVAL_DATA}"))
+    print(format_report(rep, f"rules {ns.rules or DEFAULT_RULES} on {ns.data}"))
     if ns.errors:
         for text, gold, pred in rep.errors[: ns.errors]:
             print(f"  [{gold} -> {pred}] {text}")
@@ -184,7 +184,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     p.set_defaults(func=_guard(cmd_learn))
 
     p = sub.add_parser("eval", help="precision/recall/F1, macro-F1, confusion matrix, speed")
-    p.add_argument("data", type=Path, nargs="?", default=None,
+    p.add_argument("data", type=Path, nargs="?", default=DEFAULT_EVAL_DATA,
                    help="labelled CSV (text,label); default: the held-out test split "
                         f"{DEFAULT_EVAL_DATA.relative_to(ROOT)}")
     add_ticket_options(p)
