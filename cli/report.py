@@ -3,46 +3,20 @@
     python bot.py report --month 2026-11 [--grid 640323001001] [--format table|csv|xlsx] [--out F]
 
 ``table`` prints aligned text; ``csv`` writes UTF-8 with a BOM (Excel opens it correctly) to
-``--out`` or stdout; ``xlsx`` needs ``--out``. Rows below ``report.min_cases`` tickets are listed
-without a rank.
+``--out`` or stdout; ``xlsx`` needs ``--out``: a sheet per view (按网格, 按网格员, 按类别) and one
+with every ticket of the month. The files are built by ``reports.kpi_export`` (as bytes, which
+the console serves too). Rows below ``report.min_cases`` tickets are listed without a rank.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
-from collections.abc import Iterator
 from datetime import datetime
 
-from cases import wording as core_texts
-from cases.kpi import LEVELS, KpiReport, KpiRow, kpi_rows
-from cases.ladder import Level
-from cases.model import Role
+from cases.kpi import KpiReport
 from cli.common import settings_from
-
-SCOPES = {"grid": "按网格", "worker": f"按{core_texts.ROLE_LABELS[Role.WORKER]}", "total": "合计"}
-HEADERS = ["范围", "排名", "名称", "工单数", "按时接单率", "按时办结率", "办结率", "满意率",
-           "未评价", *(f"{core_texts.LEVEL_LABELS[Level(level)]}办结占比" for level in LEVELS)]
-
-
-def percent(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
-
-
-def row_cells(row: KpiRow) -> list[str]:
-    return [
-        SCOPES[row.scope], str(row.rank) if row.rank is not None else "—", row.name,
-        str(row.tickets), percent(row.on_time_acceptance), percent(row.on_time_resolution),
-        percent(row.resolution_rate), percent(row.satisfaction_rate), str(row.unrated),
-        *(percent(row.level_share(level)) for level in LEVELS),
-    ]
-
-
-def report_rows(report: KpiReport) -> Iterator[list[str]]:
-    for row in [*report.grids, *report.workers, report.total]:
-        yield row_cells(row)
+from reports.kpi_export import HEADERS, kpi_csv, kpi_xlsx, report_rows
 
 
 def render_table(report: KpiReport, title: str) -> str:
@@ -60,69 +34,58 @@ def _width(text: str) -> int:
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
 
-def render_csv(report: KpiReport) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(HEADERS)
-    writer.writerows(report_rows(report))
-    return buffer.getvalue()
+def _category_names(settings) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    from nlp.rules import load_rules
 
-
-def write_xlsx(report: KpiReport, path: str, title: str) -> None:
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "考单"
-    sheet.append([title])
-    sheet.append(HEADERS)
-    for row in [*report.grids, *report.workers, report.total]:
-        cells: list[object] = row_cells(row)
-        cells[1] = row.rank
-        cells[3] = row.tickets
-        cells[8] = row.unrated
-        sheet.append(cells)
-    book.save(path)
+    try:
+        rules = load_rules(settings.classifier.rules_path)
+    except (OSError, ValueError):
+        return {}
+    return {category.code: category.name for category in rules.categories}
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from cases.calendar import WorkCalendar
-    from cases.kpi_query import load_facts, month_bounds, this_month
+    from cases.kpi_query import this_month
+    from reports.month import load_month_report
     from runtime.database import prepare_database
     from store.db import make_session_factory
 
     settings = settings_from(args)
     tz = WorkCalendar.from_settings(settings.calendar).tz
     month = args.month or this_month(datetime.now(tz).date())
-    try:
-        start, end = month_bounds(month, tz)
-    except ValueError:
-        print(f"--month must look like 2026-11, got {month!r}", file=sys.stderr)
+    if args.format == "xlsx" and not args.out:
+        print("--format xlsx needs --out FILE", file=sys.stderr)
         return 2
     engine = prepare_database(settings, migrate=False)
     with make_session_factory(engine)() as session:
         try:
-            facts = load_facts(session, start, end, args.grid)
+            report = load_month_report(
+                session, month, tz, grid_code=args.grid, min_cases=settings.report.min_cases,
+                category_names=_category_names(settings), township=settings.township)
+        except ValueError:
+            print(f"--month must look like 2026-11, got {month!r}", file=sys.stderr)
+            return 2
         except LookupError:
             print(f"unknown grid code {args.grid}", file=sys.stderr)
             return 2
-    report = kpi_rows(facts, settings.report.min_cases)
-    title = f"{settings.township} {month} 考单" + (f"（网格 {args.grid}）" if args.grid else "")
-    if args.format == "xlsx":
+    if args.format == "table":
+        text = render_table(report.kpis, report.title) + "\n"
         if not args.out:
-            print("--format xlsx needs --out FILE", file=sys.stderr)
-            return 2
-        write_xlsx(report, args.out, title)
-        print(f"written {args.out}")
-        return 0
-    text = render_csv(report) if args.format == "csv" else render_table(report, title) + "\n"
-    if args.out:
-        with open(args.out, "w", encoding="utf-8-sig" if args.format == "csv" else "utf-8",
-                  newline="") as handle:
+            sys.stdout.write(text)
+            return 0
+        with open(args.out, "w", encoding="utf-8") as handle:
             handle.write(text)
-        print(f"written {args.out}")
     else:
-        sys.stdout.write(text)
+        data = kpi_csv(report.kpis) if args.format == "csv" else kpi_xlsx(report)
+        if not args.out:  # csv to stdout, BOM and all: `report --format csv > kpi.csv`
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+            return 0
+        with open(args.out, "wb") as handle:
+            handle.write(data)
+    print(f"written {args.out}")
     return 0
 
 
