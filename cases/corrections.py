@@ -22,11 +22,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cases import wording as texts
+from cases.calendar import DEFAULT_TZ
 from cases.kpi_query import month_bounds
 from cases.lifecycle import decide, refuse
 from cases.model import Action, Actor
@@ -180,6 +182,34 @@ def labelled_tickets(session: Session, start: datetime | None = None,
 
 
 @dataclass(frozen=True)
+class CorrectionRow:
+    """One correction as the console lists it (the text as stored: mask it for display)."""
+
+    id: int
+    ticket_id: int
+    text: str
+    predicted: str
+    previous: str
+    corrected: str
+    reason: str
+    actor: str  # the corrector's name ("" for none)
+    created_at: datetime
+
+
+def recent_corrections(session: Session, *, limit: int = 50,
+                       ticket_id: int | None = None) -> list[CorrectionRow]:
+    """The latest corrections, newest first (of one ticket when ``ticket_id`` is given)."""
+    query = (select(ClassifierCorrection, Person.name, Person.userid)
+             .outerjoin(Person, Person.id == ClassifierCorrection.actor_id)
+             .order_by(ClassifierCorrection.id.desc()).limit(limit))
+    if ticket_id is not None:
+        query = query.where(ClassifierCorrection.ticket_id == ticket_id)
+    return [CorrectionRow(c.id, c.ticket_id, c.text, c.predicted, c.previous, c.corrected,
+                          c.reason, name or userid or "", c.created_at)
+            for c, name, userid in session.execute(query)]
+
+
+@dataclass(frozen=True)
 class CategoryAccuracy:
     """One category over a month: tickets the classifier gave it (``predicted``), tickets that
     have it after the corrections (``actual``), and those that had it all along (``correct``)."""
@@ -221,10 +251,11 @@ class CorrectionStats:
         return (self.tickets - self.corrected) / self.tickets if self.tickets else None
 
 
-def accuracy_for_month(session: Session, month: str, tz: tzinfo) -> CorrectionStats:
+def accuracy_for_month(session: Session, month: str,
+                       tz: tzinfo | None = None) -> CorrectionStats:
     """The classifier's accuracy on the tickets created in ``month`` (``"2026-11"``, township
-    time ``tz``): two grouped queries, whatever the number of tickets."""
-    start, end = month_bounds(month, tz)
+    time ``tz``, default Asia/Shanghai): two grouped queries, whatever the number of tickets."""
+    start, end = month_bounds(month, tz or ZoneInfo(DEFAULT_TZ))
     in_month = (Ticket.created_at >= start, Ticket.created_at < end,
                 Ticket.status.not_in(NOT_COUNTED))
     actual = {category: n for category, n in session.execute(

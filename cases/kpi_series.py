@@ -21,10 +21,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from cases.calendar import DEFAULT_TZ
 from cases.grid_nodes import GridNodes
 from cases.kpi import RATED
 from cases.kpi_query import NOT_CASES, month_bounds
@@ -136,12 +138,14 @@ def _previous_months(last: str, months: int) -> list[str]:
     return out[::-1]
 
 
-def kpi_series(session: Session, last_month: str, tz: tzinfo, *, months: int = 12,
-               dispute_categories: Sequence[str] = DISPUTES) -> list[MonthKpis]:
-    """The ``months`` months up to ``last_month`` (``"2026-11"``), oldest first, each with its
-    counts (a month without tickets: zero counts, rates None). One query."""
+def kpi_series(session: Session, last_month: str, tz: tzinfo | None = None, *,
+               months: int = 12, dispute_categories: Sequence[str] = DISPUTES
+               ) -> list[MonthKpis]:
+    """The ``months`` months up to ``last_month`` (``"2026-11"``, township time ``tz``, default
+    Asia/Shanghai), oldest first, each with its counts (a month without tickets: zero counts,
+    rates None). One query."""
     names = _previous_months(last_month, months)
-    bounds = [month_bounds(name, tz) for name in names]
+    bounds = [month_bounds(name, tz or ZoneInfo(DEFAULT_TZ)) for name in names]
     start, end = bounds[0][0], bounds[-1][1]
     bucket = case(*((Ticket.created_at < upper, index)
                     for index, (_, upper) in enumerate(bounds)), else_=len(bounds))
@@ -159,11 +163,11 @@ def kpi_series(session: Session, last_month: str, tz: tzinfo, *, months: int = 1
     return [MonthKpis(name, found.get(index, KpiCounts())) for index, name in enumerate(names)]
 
 
-def grid_kpis(session: Session, month: str, tz: tzinfo, *,
+def grid_kpis(session: Session, month: str, tz: tzinfo | None = None, *,
               dispute_categories: Sequence[str] = DISPUTES) -> list[GridKpis]:
     """A month's counts per grid (a micro-grid's tickets count for its grid; unplaced tickets
     under 未定网格), by grid name. One grouped query, folded onto the grid-level nodes."""
-    start, end = month_bounds(month, tz)
+    start, end = month_bounds(month, tz or ZoneInfo(DEFAULT_TZ))
     late, *columns = _counted(dispute_categories)
     query = (select(Ticket.grid_id, *columns)
              .select_from(Ticket)

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from cases.corrections import accuracy_for_month, labelled_tickets
+from cases.corrections import accuracy_for_month, labelled_tickets, recent_corrections
 from store.correction_models import ClassifierCorrection
 from store.models import Person, Ticket, TicketEvent
 
@@ -83,6 +83,12 @@ def test_centre_corrects_a_category_in_chat_and_the_correction_is_a_label(bot):
     assert (labelled.ticket_id, labelled.predicted, labelled.label) == (n, "security", "safety")
     assert (second.predicted, second.previous, second.corrected) == (
         "security", "facility", "safety")
+    with bot.session() as session:
+        listed = recent_corrections(session, ticket_id=n)
+        assert recent_corrections(session, ticket_id=n + 1000) == []
+    assert [(r.previous, r.corrected, r.actor) for r in listed] == [
+        ("facility", "safety", "系统管理员"), ("security", "facility", "赵磊")]
+    assert listed[0].reason == "井盖缺失是安全隐患" and listed[0].text == WRONG[0][0]
 
 
 def test_who_may_correct_and_what_is_refused(bot):
@@ -158,7 +164,7 @@ def test_accuracy_for_month_counts_the_corrections_in_sql(session_factory):
         _seed_month(session)
         stats = accuracy_for_month(session, "2026-11", CST)
         october = accuracy_for_month(session, "2026-10", CST)
-        empty = accuracy_for_month(session, "2026-12", CST)
+        empty = accuracy_for_month(session, "2026-12")  # township time by default
         labelled = labelled_tickets(session, *(datetime(2026, 11, 1, tzinfo=CST),
                                                 datetime(2026, 12, 1, tzinfo=CST)))
     assert (stats.tickets, stats.corrected) == (6, 3)
