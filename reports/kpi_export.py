@@ -168,14 +168,24 @@ def _sheet(book: Any, name: str, title: str, columns: Sequence[Column],
         cell.font = Font(bold=True)
         header.append(cell)
     sheet.append(header)
-    formats = [column.number_format for column in columns]
+    # one styled cell per formatted column, its value replaced row by row: the write-only sheet
+    # writes each row as it is appended, so the cell is free again at the next one (building a
+    # styled cell per value costs more than writing it)
+    styled: list[Any] = []
+    for column in columns:
+        cell = None
+        if column.number_format is not None:
+            cell = WriteOnlyCell(sheet)
+            cell.number_format = column.number_format
+        styled.append(cell)
+    getters = [column.value for column in columns]
+    pairs = list(zip(getters, styled, strict=True))
     for row in rows:
         cells: list[Any] = []
-        for column, number_format in zip(columns, formats, strict=True):
-            value = column.value(row)
-            if number_format is not None and value is not None:
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.number_format = number_format
+        for get, cell in pairs:
+            value = get(row)
+            if cell is not None and value is not None:
+                cell.value = value
                 cells.append(cell)
             else:
                 cells.append(value)
