@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from cases.grid_nodes import GridNodes
 from cases.kpi import CaseFacts, KpiReport, KpiRow, kpi_rows, summarise
 from cases.kpi_query import load_facts, month_bounds
-from nlp import mask_pii
+from nlp.pii import mask_pii
 from store.models import Person, Ticket
 from store.roster import grid_by_code, subtree_ids
 
