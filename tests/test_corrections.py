@@ -51,7 +51,7 @@ def last_reply(bot, userid: str) -> str:  # type: ignore[no-untyped-def]
 
 def test_centre_corrects_a_category_in_chat_and_the_correction_is_a_label(bot):
     ticket = report(bot, WRONG[0][0])
-    assert ticket.category == "security"
+    assert (ticket.category, ticket.department) == ("security", "派出所")
     n = ticket.id
 
     bot.say_to_app("zhaolei", f"改类 {n} 市政设施 井盖丢了，属于市政设施")
@@ -59,7 +59,7 @@ def test_centre_corrects_a_category_in_chat_and_the_correction_is_a_label(bot):
         f"工单 #{n} 已由“治安防范”改为“市政设施”，已记为分类纠正，用于改进自动分类。")
     with bot.session() as session:
         row = session.get(Ticket, n)
-        assert row.category == "facility"
+        assert (row.category, row.department) == ("facility", "村建办")  # routed with it
         centre = session.scalar(select(Person).where(Person.userid == "zhaolei"))
         [label] = session.scalars(select(ClassifierCorrection)).all()
         event = session.get(TicketEvent, label.event_id)
@@ -110,13 +110,17 @@ def test_who_may_correct_and_what_is_refused(bot):
     bot.say_to_app("wanghong", f"改类 {n}")
     assert last_reply(bot, "wanghong").startswith("用法：改类 工单号 类别 原因")
     with bot.session() as session:
-        assert session.get(Ticket, n).category == "security"
+        row = session.get(Ticket, n)
+        assert row.category == "security"
         assert session.scalars(select(ClassifierCorrection)).all() == []
+        row.department = "民政办"  # routed by hand to another department than its category's
+        session.commit()
 
     bot.say_to_app("wanghong", f"改类 {n} 市政设施，路灯线被偷，路灯不亮")
     assert "改为“市政设施”" in last_reply(bot, "wanghong")
     with bot.session() as session:
-        assert session.get(Ticket, n).category == "facility"
+        row = session.get(Ticket, n)
+        assert (row.category, row.department) == ("facility", "民政办")  # kept
         [label] = session.scalars(select(ClassifierCorrection)).all()
     assert label.reason == "路灯线被偷，路灯不亮"
 
