@@ -31,7 +31,9 @@ HERE = Path(__file__).resolve().parent
 log = logging.getLogger("gridbot")
 
 # Feature modules that add sub-commands: each has ``add_commands(subparsers)``.
-COMMAND_MODULES: tuple[str, ...] = ("cli.rules", "cli.scheduling", "cli.report")
+COMMAND_MODULES: tuple[str, ...] = (
+    "cli.rules", "cli.scheduling", "cli.report", "cli.api_tokens",
+)
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:

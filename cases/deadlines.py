@@ -150,8 +150,13 @@ class SlaClock:
         """接单 within ``accept_days`` working days of dispatch."""
         return self._working(dispatched_at, self.sla.accept_days)
 
-    def tier_rule(self, tier: str | Tier) -> tuple[int, Unit]:
-        """(days, unit) for a tier; an unknown tier counts as ``general``."""
+    def tier_rule(self, tier: str | Tier, source: str | None = None) -> tuple[int, Unit]:
+        """(days, unit) for a tier; an unknown tier counts as ``general``. An order from an
+        outside system whose ``source`` is in ``sla.sources`` has that source's rule instead
+        (12345 orders: 7 working days)."""
+        rule = self.sla.sources.get(source) if source else None
+        if rule is not None:
+            return rule.resolve_days, Unit(rule.resolve_unit)
         key = str(tier)
         if key not in self.sla.resolve_days:
             key = Tier.GENERAL.value
@@ -159,9 +164,11 @@ class SlaClock:
         unit = Unit(self.sla.resolve_unit.get(key, Unit.WORKING.value))
         return days, unit
 
-    def resolve_due(self, accepted_or_dispatched_at: datetime, tier: str | Tier) -> Deadline:
-        """办结 within the tier's days (working or calendar) of acceptance (or dispatch)."""
-        days, unit = self.tier_rule(tier)
+    def resolve_due(self, accepted_or_dispatched_at: datetime, tier: str | Tier,
+                    source: str | None = None) -> Deadline:
+        """办结 within the tier's (or the source's) days, working or calendar, of acceptance
+        (or dispatch)."""
+        days, unit = self.tier_rule(tier, source)
         if unit is Unit.CALENDAR:
             return self.calendar.add_calendar_days(accepted_or_dispatched_at, days)
         return self._working(accepted_or_dispatched_at, days)
@@ -170,15 +177,17 @@ class SlaClock:
         """The resident has ``rating_days`` working days to rate, then the ticket closes 未评价."""
         return self._working(resolved_at, self.sla.rating_days)
 
-    def due(self, stage: Stage | str, start: datetime, tier: str | Tier = Tier.GENERAL) -> Deadline:
-        """The deadline of ``stage`` started at ``start``."""
+    def due(self, stage: Stage | str, start: datetime, tier: str | Tier = Tier.GENERAL,
+            source: str | None = None) -> Deadline:
+        """The deadline of ``stage`` started at ``start`` (``source``: an outside system's
+        order, see :meth:`tier_rule`)."""
         stage = Stage(stage)
         if stage is Stage.DISPATCH:
             return self.dispatch_due(start)
         if stage is Stage.ACCEPT:
             return self.accept_due(start)
         if stage is Stage.RESOLVE:
-            return self.resolve_due(start, tier)
+            return self.resolve_due(start, tier, source)
         return self.rating_due(start)
 
     def reminder_times(
@@ -201,10 +210,11 @@ class SlaClock:
         )
 
     def recompute(
-        self, stage: Stage | str, start: datetime, old_at: datetime, tier: str | Tier = Tier.GENERAL
+        self, stage: Stage | str, start: datetime, old_at: datetime, tier: str | Tier = Tier.GENERAL,
+        source: str | None = None,
     ) -> Recomputed:
         """Compute a (provisional) deadline again from its original start."""
-        return Recomputed(Stage(stage), old_at, self.due(stage, start, tier))
+        return Recomputed(Stage(stage), old_at, self.due(stage, start, tier, source))
 
     def recompute_ticket(
         self,

@@ -278,7 +278,7 @@ class Workflow:
         )
 
     def _start_clock(self, ticket: Ticket, stage: Stage, now: datetime) -> None:
-        deadline = self.clock.due(stage, now, ticket.tier)
+        deadline = self.clock.due(stage, now, ticket.tier, ticket.source)
         if stage is Stage.DISPATCH:
             ticket.dispatch_due = deadline.at
         elif stage is Stage.ACCEPT:

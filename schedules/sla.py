@@ -298,7 +298,7 @@ class _TicketSweep:
     # -- what the clocks do ----------------------------------------------------------------------
 
     def _recompute(self, ticket: Ticket, stage: Stage, start: datetime, due: datetime) -> datetime:
-        result = self.clock.recompute(stage, start, due, ticket.tier)
+        result = self.clock.recompute(stage, start, due, ticket.tier, ticket.source)
         ticket.deadlines_provisional = not result.final
         if not result.changed:
             return due

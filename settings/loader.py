@@ -29,6 +29,7 @@ from settings.model import (
     RosterEntry,
     Settings,
     SlaSettings,
+    SourceSettings,
     WeComSettings,
 )
 from settings.schema import GRID_LEVELS, LEVELS, ROLES, ConfigDocument, SlaSection, WeComSection
@@ -103,6 +104,7 @@ def _settings(config: ConfigDocument, base_dir: Path, source: Path | None) -> Se
         redis_url=config.redis.url,
         center_grid=config.center_grid or "",
         api_tokens=tuple(token for token in config.api.tokens if token),
+        api_rate_limit=config.api.rate_limit_per_minute,
         quiet_hours=(config.quiet_hours.start, config.quiet_hours.end),
         report=ReportSettings(min_cases=config.report.min_cases),
         conversation=ConversationSettings(
@@ -148,6 +150,8 @@ def _sla(sla: SlaSection) -> SlaSettings:
         first_level=sla.first_level.model_dump(),
         remind_at_fractions=sla.remind_at_fractions,
         remind_last_working_day=sla.remind_last_working_day,
+        sources={key: SourceSettings(src.name, src.resolve_days, src.resolve_unit)
+                 for key, src in sla.sources.items()},
         office_hours=(None if sla.office_hours is None
                       else (sla.office_hours.start, sla.office_hours.end)),
     )

@@ -73,6 +73,20 @@ class GroupSettings:
 
 
 @dataclass(frozen=True)
+class SourceSettings:
+    """An outside system handing in orders (工单) by the API: its name and 办结 deadline."""
+
+    name: str
+    resolve_days: int = 7
+    resolve_unit: str = "working"
+
+
+def _default_sources() -> dict[str, SourceSettings]:
+    # 盐池县: "对'12345'平台工单和一般纠纷在7日内办结"
+    return {"12345": SourceSettings("12345热线", 7, "working")}
+
+
+@dataclass(frozen=True)
 class SlaSettings:
     """Deadlines of the 六单 stages; units are working days unless a tier says calendar."""
 
@@ -92,6 +106,8 @@ class SlaSettings:
     remind_at_fractions: tuple[float, ...] = (0.5,)
     remind_last_working_day: bool = True
     office_hours: tuple[str, str] | None = None  # ("08:30", "17:30")
+    # orders from outside systems, by the API's ``source``: name and 办结 deadline
+    sources: dict[str, SourceSettings] = field(default_factory=_default_sources)
 
 
 @dataclass(frozen=True)
@@ -143,7 +159,8 @@ class Settings:
     classifier: ClassifierSettings
     redis_url: str | None = None
     center_grid: str = ""  # the township node whose centre staff triage unplaced tickets
-    api_tokens: tuple[str, ...] = ()
+    api_tokens: tuple[str, ...] = ()  # legacy tokens from config/environment: every scope
+    api_rate_limit: int = 120  # requests per token per minute
     quiet_hours: tuple[str, str] = ("22:00", "07:00")
     report: ReportSettings = field(default_factory=ReportSettings)
     conversation: ConversationSettings = field(default_factory=ConversationSettings)

@@ -12,6 +12,7 @@ rest of GridBot reads; ``config_schema()`` is the JSON schema editors use to che
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from typing import Annotated, Any
 
@@ -258,6 +259,26 @@ def _fraction(value: float) -> float:
     return value
 
 
+class SourceSla(Section):
+    """An outside system that hands in orders (工单) through the API, and its own deadline."""
+
+    name: Text
+    """what staff see as the order's source (12345热线)."""
+    resolve_days: Count = 7
+    """办结: days from acceptance (or dispatch) to resolution for this source's orders."""
+    resolve_unit: _Unit = "working"  # type: ignore[valid-type]
+
+
+def _source_names(value: dict[str, SourceSla]) -> dict[str, SourceSla]:
+    for key in value:
+        if not _SOURCE_NAME.fullmatch(key):
+            raise ValueError(f"source {key!r}: 1–32 letters, digits, '-' or '_'")
+    return value
+
+
+_SOURCE_NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+
 class SlaSection(Section):
     """六单 deadlines, in working days (Chinese calendar) unless resolve_unit says calendar."""
 
@@ -276,6 +297,9 @@ class SlaSection(Section):
     """also remind on the last working day before a deadline."""
     office_hours: OfficeHours | None = None
     """deadlines fall within these hours when set."""
+    sources: Annotated[dict[str, SourceSla], AfterValidator(_source_names)] = {
+        "12345": SourceSla(name="12345热线", resolve_days=7)}
+    """orders from outside systems (the API's ``source``): their name and 办结 deadline."""
 
     @field_validator("remind_at_fractions", mode="before")
     @classmethod
@@ -318,9 +342,12 @@ class ConversationSection(Section):
 
 
 class ApiSection(Section):
-    """Bearer tokens for the JSON API; prefer GRIDBOT_API_TOKENS in the environment."""
+    """The JSON API: legacy bearer tokens (every scope; prefer ``bot.py api-token add``, or
+    GRIDBOT_API_TOKENS in the environment) and each token's request budget."""
 
     tokens: tuple[OptionalText, ...] = ()
+    rate_limit_per_minute: Count = 120
+    """requests per token per minute (a token may have its own); more are answered 429."""
 
 
 class ConfigDocument(Section):

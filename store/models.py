@@ -206,6 +206,8 @@ class Ticket(Base):
         Index("ix_tickets_provisional", "id",
               sqlite_where=text("deadlines_provisional = 1"),
               postgresql_where=text("deadlines_provisional")),
+        # an outside system's order exists once: a repeat of (source, external id) finds it
+        UniqueConstraint("source", "external_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)  # the short number used in chat: #12
@@ -227,6 +229,12 @@ class Ticket(Base):
                                                         default=MessageChannel.APP)
     reply_to: Mapped[dict[str, Any]] = mapped_column(default=dict)  # how to reach the reporter
     source_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    # An order handed in by another system (API, Open311): its name (``12345``) and its own id
+    # there; None for a resident's chat report. ``contact``: the caller's contact the system
+    # gave, kept private (the handler's card only, never the API's or a group's answers).
+    source: Mapped[str | None] = mapped_column(String(32))
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    contact: Mapped[dict[str, Any] | None]
 
     # Who handles it now, and at which level of the ladder (micro|worker|leader|center|county).
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
@@ -261,6 +269,8 @@ class TicketEvent(Base):
     """The audit trail: who did what to a ticket, from which message, when."""
 
     __tablename__ = "ticket_events"
+    # the API's ``updated_since``: tickets with an event since then
+    __table_args__ = (Index("ix_ticket_events_created_ticket", "created_at", "ticket_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)

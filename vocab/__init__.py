@@ -7,6 +7,7 @@ ASCII codes written in config.yaml and stored in the database, so a member *is* 
 (``Status.CLOSED == "closed"``). ``vocab.labels`` gives each role its one Chinese name.
 """
 
+from vocab.api import ALL_SCOPES, ApiScope, ExternalEvent
 from vocab.delivery import (
     InboxStatus,
     MarkKind,
@@ -34,6 +35,9 @@ from vocab.tickets import (
 )
 
 __all__ = [
+    "ALL_SCOPES",
+    "ApiScope",
+    "ExternalEvent",
     "FINAL_STATUSES",
     "LADDER",
     "OPEN_STATUSES",

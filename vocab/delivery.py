@@ -22,13 +22,14 @@ class InboxStatus(StrEnum):
 
 
 class OutboxChannel(StrEnum):
-    """The WeCom door an outgoing message leaves by."""
+    """The door an outgoing message leaves by (WeCom's, or an API subscriber's webhook)."""
 
     APP = "app"  # message/send to user ids
     APPCHAT = "appchat"  # appchat/send to a chat the app created
     WEBHOOK = "webhook"  # a group robot's webhook key
     RESPONSE_URL = "response_url"  # the smart bot's reply URL
     CARD_UPDATE = "card_update"  # message/update_template_card: a clicked card's new state
+    HOOK = "hook"  # not WeCom: a signed POST to an API client's webhook URL (target: client id)
 
 
 class OutboxStatus(StrEnum):

@@ -52,3 +52,4 @@ class Enrolment(StrEnum):
     GROUP = "group"  # in a grid group chat (its grid is theirs)
     APP = "app"  # 1:1 to the self-built app
     AIBOT = "aibot"  # 1:1 to the smart bot
+    SYSTEM = "system"  # an outside system whose orders come in by the API (12345 …): no chat

@@ -5,8 +5,9 @@
     GET    /api/v1/notices/<id>       the notice with delivery status (targets/delivered/…)
     POST   /api/v1/notices/<id>/cancel  (or DELETE /api/v1/notices/<id>) cancel
 
-Every request needs ``Authorization: Bearer <token>`` with a token from ``api.tokens`` /
-``GRIDBOT_API_TOKENS`` (401 otherwise; with no token configured the API is closed). Every error
+Every request needs ``Authorization: Bearer <token>``: a client's token with the
+``notices:write`` scope (``bot.py api-token add``), or a legacy token from ``api.tokens`` /
+``GRIDBOT_API_TOKENS`` (401 otherwise, 403 without the scope, 429 over the token's rate limit). Every error
 answers JSON ``{"error": code, "reason": "<Chinese reason>"}`` — bad input (400), no token (401),
 an unknown notice or path (404), a wrong method (405), a body over 64 KiB (413) and an internal
 error (500) alike.
@@ -14,7 +15,6 @@ error (500) alike.
 
 from __future__ import annotations
 
-import hmac
 from datetime import date, datetime
 from typing import Any
 
@@ -36,7 +36,9 @@ from notify.wording import notices as T
 from store.clock import utcnow
 from store.db import transaction
 from store.ids import fits_id, shown
+from vocab import ApiScope
 from web import api_texts
+from web.api_auth import ApiRefusal, admit, bearer_token
 from web.app_runtime import current_runtime
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
@@ -60,19 +62,17 @@ def _http_error(error: HTTPException) -> HTTPException | tuple[Response, int]:
     return response, status
 
 
+def refusal_response(refusal: ApiRefusal) -> tuple[Response, int]:
+    """An :class:`ApiRefusal` as the JSON API's error."""
+    response, status = _error(refusal.status, refusal.code, refusal.reason)
+    response.headers.update(refusal.headers)
+    return response, status
+
+
 @bp.before_request
 def _authenticate() -> tuple[Response, int] | None:
-    tokens = current_runtime().settings.api_tokens
-    header = request.headers.get("Authorization", "")
-    scheme, _, given = header.partition(" ")
-    given = given.strip()
-    if scheme.lower() != "bearer" or not given or not any(
-        hmac.compare_digest(given.encode(), t.encode()) for t in tokens
-    ):
-        response = jsonify({"error": "unauthorized", "reason": api_texts.UNAUTHORIZED})
-        response.headers["WWW-Authenticate"] = 'Bearer realm="gridbot"'
-        return response, 401
-    return None
+    verdict = admit(current_runtime(), bearer_token(), ApiScope.NOTICES_WRITE)
+    return refusal_response(verdict) if isinstance(verdict, ApiRefusal) else None
 
 
 def _author() -> str:

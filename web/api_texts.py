@@ -14,3 +14,6 @@ HTTP_ERRORS: dict[int, tuple[str, str]] = {
     500: ("internal_error", "服务器内部错误，已记录，请稍后再试。"),
 }
 OTHER_ERROR = ("http_error", "请求未能完成（HTTP {status}）。")
+
+MISSING_SCOPE = "此令牌没有权限「{scope}」，请联系管理员（bot.py api-token add --scopes）。"
+RATE_LIMITED = "请求过于频繁：每个令牌每分钟最多 {limit} 次，请 {wait} 秒后再试。"

@@ -1,0 +1,109 @@
+"""API tokens per system: hashed, scoped, revocable, rate-limited across processes; the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from store.api_clients import ApiClient, add_client
+from store.db import transaction
+from tests.harness import Harness
+
+LEGACY = "legacy-token-0123456789"
+
+
+@pytest.fixture
+def api(settings, engine, simulator):  # type: ignore[no-untyped-def]
+    state, sim_url = simulator
+    live = dataclasses.replace(settings, api_tokens=(LEGACY,),
+                               wecom=dataclasses.replace(settings.wecom, api_base=sim_url))
+    harness = Harness.start(live, engine, state, sim_url)
+    yield harness
+    harness.stop()
+
+
+def _client(harness, name: str, scopes: set[str], **kwargs):  # type: ignore[no-untyped-def]
+    with transaction(harness.runtime.session_factory) as session:
+        made = add_client(session, name=name, scopes=scopes, **kwargs)
+    return made.token
+
+
+def _get(harness, path: str, token: str) -> requests.Response:  # type: ignore[no-untyped-def]
+    return requests.get(f"{harness.base_url}{path}", headers={"Authorization": f"Bearer {token}"},
+                        timeout=5)
+
+
+def test_tokens_are_stored_hashed_and_shown_once(api) -> None:  # type: ignore[no-untyped-def]
+    token = _client(api, "县平台", {"tickets:read"})
+    with api.session() as session:
+        row = session.scalar(select(ApiClient).where(ApiClient.name == "县平台"))
+    assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
+    assert token not in (row.token_hash, row.token_hint) and len(row.token_hint) < len(token) // 3
+
+
+def test_scopes_decide_what_a_token_may_do(api) -> None:  # type: ignore[no-untyped-def]
+    reader = _client(api, "县平台", {"tickets:read"})
+    notices = _client(api, "宣传部", {"notices:write"})
+    refused = _get(api, "/api/v1/notices", reader)
+    assert refused.status_code == 403
+    assert refused.json()["error"] == "forbidden_scope" and "notices:write" in refused.json()["reason"]
+    assert _get(api, "/api/v1/notices", notices).status_code == 200
+    assert _get(api, "/api/v1/notices", LEGACY).status_code == 200  # legacy: every scope
+
+
+def test_a_revoked_token_is_refused(api) -> None:  # type: ignore[no-untyped-def]
+    token = _client(api, "宣传部", {"notices:write"})
+    assert _get(api, "/api/v1/notices", token).status_code == 200
+    with transaction(api.runtime.session_factory) as session:
+        from store.clock import utcnow
+        session.scalar(select(ApiClient).where(ApiClient.name == "宣传部")).revoked_at = utcnow()
+    got = _get(api, "/api/v1/notices", token)
+    assert got.status_code == 401 and got.json()["reason"]
+
+
+def test_rate_limit_is_shared_by_processes_and_answers_429(  # type: ignore[no-untyped-def]
+        api, engine, simulator) -> None:
+    token = _client(api, "宣传部", {"notices:write"}, rate_limit=3)
+    other = _client(api, "民政", {"notices:write"}, rate_limit=3)
+    state, sim_url = simulator
+    second = Harness.start(api.settings, engine, state, sim_url)  # another "process", same DB
+    try:
+        codes = [_get(h, "/api/v1/notices", token).status_code for h in (api, second, api)]
+        assert codes == [200, 200, 200]
+        refused = _get(second, "/api/v1/notices", token)
+        assert refused.status_code == 429
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        assert refused.json()["error"] == "rate_limited" and "每分钟最多 3 次" in refused.json()["reason"]
+        assert _get(api, "/api/v1/notices", other).status_code == 200  # budgets are per token
+    finally:
+        second.stop()
+
+
+def test_cli_adds_lists_and_revokes(api, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import yaml
+
+    import bot
+    from tests.conftest import CONFIG
+
+    raw = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+    raw["database"] = {"url": api.settings.database_url}
+    raw["classifier"] = {k: str(CONFIG.parent / v) if isinstance(v, str) and "/" in v else v
+                         for k, v in raw["classifier"].items()}
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    assert bot.main(["--config", str(config), "api-token", "add", "12345平台", "--scopes",
+                     "tickets:read,tickets:write", "--source", "12345"]) == 0
+    out = capsys.readouterr().out
+    token = out.split("token (shown once, store it now): ")[1].split()[0]
+    assert _get(api, "/api/v1/tickets", token).status_code == 200
+    assert bot.main(["--config", str(config), "api-token", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "12345平台" in listed and token not in listed and "active" in listed
+    with pytest.raises(SystemExit):  # argparse refuses an unknown scope
+        bot.main(["--config", str(config), "api-token", "add", "x", "--scopes", "bogus"])
+    assert bot.main(["--config", str(config), "api-token", "revoke", "12345平台"]) == 0
+    assert _get(api, "/api/v1/tickets", token).status_code == 401
