@@ -50,6 +50,16 @@ class Request:
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Where an order from another system came from (``cases.external``): the system's name,
+    its own id for the order, and the caller's contact it gave (kept private)."""
+
+    source: str
+    external_id: str
+    contact: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Opened:
     """A newly opened and dispatched ticket, and who was told to handle it."""
 
@@ -118,9 +128,17 @@ def open_ticket(
     reply_to: dict[str, Any],
     source_message_id: int | None,
     now: datetime,
+    grid: Grid | None = None,
+    origin: Origin | None = None,
 ) -> Opened:
-    """Create the ticket (制单), dispatch it (派单) and write both audit events."""
-    grid = _place(reporter, group)
+    """Create the ticket (制单), dispatch it (派单) and write both audit events.
+
+    ``grid``: where the ticket belongs when the caller knows (an outside order placed by its
+    grid code or address), else the reporter's or the group's grid. ``origin``: an outside
+    system's order, which is never merged into a resident's ticket (the system is owed its own
+    answer).
+    """
+    grid = grid or _place(reporter, group)
     clock = SlaClock(settings.sla, calendar)
     dispatch_due = clock.due(Stage.DISPATCH, now, request.tier)
     ticket = Ticket(
@@ -139,12 +157,16 @@ def open_ticket(
         channel=channel,
         reply_to=reply_to,
         source_message_id=source_message_id,
+        source=origin.source if origin else None,
+        external_id=origin.external_id if origin else None,
+        contact=origin.contact or None if origin else None,
         created_at=now,
         dispatch_due=dispatch_due.at,
         deadlines_provisional=dispatch_due.provisional,
     )
     refresh_next_due(ticket, clock)  # dispatching below moves it to the accept clock
-    original = find_duplicate(session, roster, grid, request.category, request.text, now)
+    original = (None if origin is not None
+                else find_duplicate(session, roster, grid, request.category, request.text, now))
     session.add(ticket)
     session.flush()
     session.add(

@@ -16,7 +16,7 @@ from cases.service import Outcome, Workflow, active_stage, actor_for, load, view
 from handlers.base import CommandMatch, Context, normalise
 from nlp import Classification, mask_pii
 from notify.ticket_events import Announcer, title
-from notify.tickets import format_deadline
+from notify.tickets import format_deadline, source_label
 from notify.trail import chunks, pages, trail_lines
 from notify.wording import tickets as T
 from notify.wording.residents import NO_ROUTE, VIA_APP
@@ -199,6 +199,9 @@ def detail(ctx: Context, ticket: Ticket, match: CommandMatch) -> list[str]:
         resolve_due=due(ctx, ticket, "resolve_due"),
         explain=explain(ctx, ticket),
     )
+    source = source_label(ticket)
+    if source is not None:  # an order from another system (12345 …)
+        head += "\n" + T.DETAIL_SOURCE.format(label=source)
     lines = trail_lines(ctx.session, ticket, ctx.services.calendar)
     wanted = match.rest.strip().lower()
     book = pages(lines, TRAIL_PAGE)

@@ -18,6 +18,7 @@ from notify.residents import Reach, send_to_resident
 from notify.wording.residents import GROUP_REPLY_HINT
 from store.models import GroupChat, Person
 from store.outbox import enqueue
+from vocab import Enrolment
 
 
 class Messenger:
@@ -65,6 +66,8 @@ class Messenger:
         ``chat_id``: the group the message concerns; ``expects_reply``: the resident is asked
         to answer (in a group that means @-ing the bot, which the message then says).
         """
+        if person.enrolled_via == Enrolment.SYSTEM:
+            return None  # an outside system's order: the system hears by webhook, not in chat
         if person.role == "resident":
             hint = GROUP_REPLY_HINT.format(bot=self.bot_name) if expects_reply and self.bot_name \
                 else ""

@@ -134,9 +134,15 @@ class Announcer:
                 self._tell(outcome, "center", person, texts.TO_CENTER_RETURNED.format(
                     number=n, source=source, reason=note))
             self.resident(outcome, texts.TO_RESIDENT_RETURNED.format(number=n))
+        elif action is Action.SUPPLEMENT and ticket.source:  # the order's system wrote it
+            self._tell(outcome, "handler", handler, texts.TO_HANDLER_SUPPLEMENT_FROM.format(
+                number=n, source=ticket.reporter.name, note=note))
         elif action is Action.SUPPLEMENT:
             self._tell(outcome, "handler", handler, texts.TO_HANDLER_SUPPLEMENT.format(
                 number=n, note=note))
+        elif action is Action.WITHDRAW and ticket.source:
+            self._tell(outcome, "handler", handler, texts.TO_HANDLER_WITHDRAWN_FROM.format(
+                number=n, source=ticket.reporter.name, reason=note or texts.NO_REASON))
         elif action is Action.WITHDRAW:
             self._tell(outcome, "handler", handler, texts.TO_HANDLER_WITHDRAWN.format(number=n))
         elif action is Action.CLOSE_UNRATED:

@@ -88,12 +88,36 @@ def _task_card(
             *(extra or []),
             *([{"keyname": texts.CARD_LOCATION, "value": ticket.location}]
               if ticket.location else []),
+            *source_items(ticket),
         ],
         "task_id": task_id(ticket, stage),
         "button_list": [
             {"text": text, "style": style, "key": key} for text, style, key in buttons
         ],
     }
+
+
+def source_label(ticket: Ticket) -> str | None:
+    """``12345热线 工单 A123`` for an order from another system (its reporter stands for the
+    system), None for a resident's report."""
+    if not ticket.source:
+        return None
+    return texts.SOURCE_LABEL.format(source=ticket.reporter.name or ticket.source,
+                                     external_id=ticket.external_id or "")
+
+
+def source_items(ticket: Ticket) -> list[dict[str, str]]:
+    """The card lines of an outside order: its source, and the caller's contact (the handler
+    must call back; a card is 1:1, never in a group)."""
+    label = source_label(ticket)
+    if label is None:
+        return []
+    items = [{"keyname": texts.CARD_SOURCE, "value": label}]
+    contact = ticket.contact or {}
+    shown = " ".join(str(contact[k]) for k in ("name", "phone") if contact.get(k))
+    if shown:
+        items.append({"keyname": texts.CARD_CONTACT, "value": shown[:60]})
+    return items
 
 
 def task_id(ticket: Ticket, stage: str, *, legacy: bool = False) -> str:

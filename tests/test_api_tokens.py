@@ -83,8 +83,10 @@ def test_rate_limit_is_shared_by_processes_and_answers_429(  # type: ignore[no-u
         second.stop()
 
 
-def test_cli_adds_lists_and_revokes(api, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_cli_adds_lists_and_revokes(api, tmp_path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import yaml
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)  # the environment wins over the file
 
     import bot
     from tests.conftest import CONFIG

@@ -17,3 +17,29 @@ OTHER_ERROR = ("http_error", "请求未能完成（HTTP {status}）。")
 
 MISSING_SCOPE = "此令牌没有权限「{scope}」，请联系管理员（bot.py api-token add --scopes）。"
 RATE_LIMITED = "请求过于频繁：每个令牌每分钟最多 {limit} 次，请 {wait} 秒后再试。"
+
+# Tickets: bad input, by pydantic's error type (the field named by its path, e.g. contact.phone)
+FIELD_ERRORS: dict[str, str] = {
+    "missing": "缺少字段 {field}。",
+    "extra_forbidden": "未知字段 {field}。",
+    "string_too_long": "字段 {field} 过长（最多 {max_length} 个字符）。",
+    "string_too_short": "字段 {field} 不能为空。",
+    "string_pattern_mismatch": "字段 {field} 格式不正确。",
+    "string_type": "字段 {field} 应为字符串。",
+    "bool_type": "字段 {field} 应为 true 或 false。",
+    "bool_parsing": "字段 {field} 应为 true 或 false。",
+}
+FIELD_ERROR = "字段 {field} 不正确。"
+NOT_JSON = "请求体应为 JSON 对象。"
+ORDER_ERRORS: dict[str, str] = {
+    "unknown_category": "未知的分类代码「{category}」，请用 /open311/v2/services.json 中的代码，或不填由系统分类。",
+    "unknown_grid": "未知的网格编码「{grid}」。",
+    "wrong_source": "此令牌只能代表来源「{allowed}」提交或处理工单。",
+    "no_source": "缺少字段 source（来源系统名称，如 12345）。",
+    "nul_character": "字段中不能含有 NUL 字符。",
+}
+TICKET_NOT_FOUND = "没有工单 #{id}。"
+NOT_AN_ORDER = "工单 #{id} 不是外部系统的工单，只能由居民在聊天中补充或撤销。"
+EVENT_TYPES = "type 应为 补充（supplement）或 撤销（withdraw）。"
+EVENT_REFUSED = "工单 #{id} 现在不能{action}：{reason}"
+BAD_FILTER = "查询参数 {name} 不正确：{value}"
