@@ -45,6 +45,7 @@ class CaseFacts:
     rating: str | None = None
     resolved_level: str | None = None
     overdue_stages: frozenset[str] = frozenset()
+    source: str | None = None  # an outside system's order (12345 …); None: a resident's report
 
     @property
     def resolved(self) -> bool:
@@ -83,7 +84,7 @@ def _rate(numerator: int, denominator: int) -> float | None:
 class KpiRow:
     """The KPIs of one grid, one worker, or the total."""
 
-    scope: str  # grid|worker|total
+    scope: str  # grid|worker|source|total
     key: str
     name: str
     tickets: int = 0
@@ -200,6 +201,8 @@ class KpiReport:
     workers: list[KpiRow]
     total: KpiRow
     min_cases: int
+    # per source (not ranked): key "" for residents' chat reports, else the system (12345)
+    sources: list[KpiRow] = field(default_factory=list)
 
 
 def kpi_rows(cases: Sequence[CaseFacts], min_cases: int = 5) -> KpiReport:
@@ -207,8 +210,13 @@ def kpi_rows(cases: Sequence[CaseFacts], min_cases: int = 5) -> KpiReport:
     grids: dict[tuple[str, str], _Tally] = {}
     workers: dict[str, _Tally] = {}
     total = _Tally()
+    sources: dict[str, _Tally] = {}
     for case in cases:
         judged = _judged(case)
+        source = sources.get(case.source or "")
+        if source is None:
+            source = sources[case.source or ""] = _Tally()
+        source.add(case, judged)
         grid = grids.get((case.grid_code, case.grid_name))
         if grid is None:
             grid = grids[(case.grid_code, case.grid_name)] = _Tally()
@@ -223,6 +231,7 @@ def kpi_rows(cases: Sequence[CaseFacts], min_cases: int = 5) -> KpiReport:
         workers=rank([t.row("worker", k, k) for k, t in workers.items()], min_cases),
         total=total.row("total", "", "合计"),
         min_cases=min_cases,
+        sources=[t.row("source", k, k) for k, t in sorted(sources.items())],
     )
 
 

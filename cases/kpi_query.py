@@ -90,7 +90,7 @@ def load_facts(
     rows = connection.execute(
         select(Ticket.id, Ticket.grid_id, Ticket.accepted_at, Ticket.accept_due,
                Ticket.resolved_at, Ticket.resolve_due, Ticket.rating, Ticket.resolved_level,
-               Person.name, Person.userid)
+               Person.name, Person.userid, Ticket.source)
         .outerjoin(Person, Person.id == Ticket.assignee_id)
         .where(*cases).order_by(Ticket.id)
     ).all()
@@ -103,6 +103,6 @@ def load_facts(
             accepted_at=row.accepted_at, accept_due=row.accept_due,
             resolved_at=row.resolved_at, resolve_due=row.resolve_due,
             rating=row.rating, resolved_level=row.resolved_level,
-            overdue_stages=overdue.get(row.id, _NONE),
+            overdue_stages=overdue.get(row.id, _NONE), source=row.source,
         ))
     return facts

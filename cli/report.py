@@ -62,7 +62,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         try:
             report = load_month_report(
                 session, month, tz, grid_code=args.grid, min_cases=settings.report.min_cases,
-                category_names=_category_names(settings), township=settings.township)
+                category_names=_category_names(settings), township=settings.township,
+                source_names={key: source.name for key, source in settings.sla.sources.items()})
         except ValueError:
             print(f"--month must look like 2026-11, got {month!r}", file=sys.stderr)
             return 2

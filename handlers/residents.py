@@ -24,7 +24,8 @@ def _list(ctx: Context, match: CommandMatch) -> str:
     if ctx.person.role not in VIEWERS:
         ctx.reply(T.REFUSED)
         return "refused:residents"
-    enrolled = Person.enrolled_via.is_not(None)
+    # residents enrolled from chat (not the systems whose orders come in by the API)
+    enrolled = Person.enrolled_via.is_not(None) & (Person.enrolled_via != Enrolment.SYSTEM)
     scope = ""
     if match.rest:
         grid = ctx.session.scalar(select(Grid).where(

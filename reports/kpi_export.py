@@ -30,7 +30,7 @@ from reports.month import MonthReport, TicketLine
 PERCENT = "0.0%"
 DATETIME = "yyyy-mm-dd hh:mm"
 SCOPES = {"grid": "按网格", "worker": f"按{core_texts.ROLE_LABELS[Role.WORKER]}",
-          "category": "按类别", "total": "合计"}
+          "category": "按类别", "source": "按来源", "total": "合计"}
 RATES = ["按时接单率", "按时办结率", "办结率", "满意率"]
 LEVEL_HEADERS = [f"{core_texts.LEVEL_LABELS[Level(level)]}办结占比" for level in LEVELS]
 HEADERS = ["范围", "排名", "名称", "工单数", *RATES, "未评价", *LEVEL_HEADERS]
@@ -60,9 +60,17 @@ def row_cells(row: KpiRow) -> list[str]:
     ]
 
 
+def shown_rows(report: KpiReport) -> list[KpiRow]:
+    """Grids, workers, the sources when any order came from another system (12345 …), the
+    total."""
+    sources = report.sources if any(row.key for row in report.sources) else []
+    return [*report.grids, *report.workers, *sources, report.total]
+
+
 def report_rows(report: KpiReport) -> Iterator[list[str]]:
-    """The table's rows: grids, workers, the total."""
-    for row in [*report.grids, *report.workers, report.total]:
+    """The table's rows: grids, workers, the sources (if any order came from another system),
+    the total."""
+    for row in shown_rows(report):
         yield row_cells(row)
 
 
@@ -198,7 +206,7 @@ def kpi_xlsx(report: MonthReport) -> bytes:
 
     book = Workbook(write_only=True)
     kpis = report.kpis
-    summary = [*kpis.grids, *kpis.workers, kpis.total]
+    summary = shown_rows(kpis)
     note = f"（工单数少于 {kpis.min_cases} 的不参与排名；满意率不含未评价）"
     _sheet(book, "考单", report.title + note, _SUMMARY, summary, len(summary))
     worker = core_texts.ROLE_LABELS[Role.WORKER]

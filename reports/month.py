@@ -11,7 +11,7 @@ the file travels by e-mail and chat.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 
 from sqlalchemy import select
@@ -108,6 +108,17 @@ def by_category(facts: list[CaseFacts], category_of: Mapping[int, str],
     return sorted(rows, key=lambda row: (-row.tickets, row.name))
 
 
+CHAT_SOURCE = "居民上报"
+
+
+def name_sources(report: KpiReport, names: Mapping[str, str]) -> KpiReport:
+    """The 按来源 rows named as staff know them (``sla.sources``: 12345热线; 居民上报 for the
+    residents' chat reports)."""
+    return replace(report, sources=[
+        replace(row, name=names.get(row.key, row.key) if row.key else CHAT_SOURCE)
+        for row in report.sources])
+
+
 def load_month_report(
     session: Session,
     month: str,
@@ -117,6 +128,7 @@ def load_month_report(
     min_cases: int = 5,
     category_names: Mapping[str, str] | None = None,
     township: str = "",
+    source_names: Mapping[str, str] | None = None,
 ) -> MonthReport:
     """The month's report (``month`` like ``"2026-11"``, township time ``tz``), optionally only
     the subtree of ``grid_code``. ``ValueError`` for a malformed month, ``LookupError`` for an
@@ -128,7 +140,8 @@ def load_month_report(
     names = dict(category_names or {})
     title = f"{township} {month} 考单".strip() + (f"（网格 {grid_code}）" if grid_code else "")
     return MonthReport(
-        title=title, month=month, tz=tz, kpis=kpi_rows(facts, min_cases),
+        title=title, month=month, tz=tz,
+        kpis=name_sources(kpi_rows(facts, min_cases), source_names or {}),
         categories=by_category(facts, {t.id: t.category for t in tickets}, names),
         tickets=tickets, category_names=names,
     )

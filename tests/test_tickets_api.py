@@ -250,3 +250,27 @@ def test_a_chat_ticket_takes_no_events_from_the_api(api) -> None:  # type: ignor
     api.tokens["all"] = token
     got = call(api, "POST", f"/tickets/{number}/events", "all", json={"type": "撤销"})
     assert got.status_code == 409 and got.json()["error"] == "not_an_order"
+
+
+def test_the_report_counts_orders_by_source(api) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from cases.kpi import kpi_rows
+    from cases.kpi_query import load_facts
+    from reports.kpi_export import kpi_csv
+    from reports.month import name_sources
+    from store.clock import utcnow
+
+    def render_csv(report):  # type: ignore[no-untyped-def]
+        return kpi_csv(report).decode("utf-8-sig")
+
+    call(api, "POST", "/tickets", json=ORDER)
+    api.say_in_group("zhangsan", "wrDSY1", "我家门口的下水道堵了，污水都冒到路面上了")
+    with api.session() as session:
+        facts = load_facts(session, utcnow() - timedelta(days=1), utcnow() + timedelta(days=1))
+    report = name_sources(kpi_rows(facts), {"12345": "12345热线"})
+    lines = render_csv(report).splitlines()
+    assert any(line.startswith("按来源,—,12345热线,1,") for line in lines)
+    assert any(line.startswith("按来源,—,居民上报,1,") for line in lines)
+    chat_only = name_sources(kpi_rows([f for f in facts if f.source is None]), {})
+    assert not any(line.startswith("按来源") for line in render_csv(chat_only).splitlines())
