@@ -5,7 +5,7 @@ urgent alert — with its source on the card. The system itself hears by webhook
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -42,6 +42,7 @@ class Order:
     address: str | None = None
     contact: dict[str, Any] = field(default_factory=dict)
     urgent: bool | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # kept beside the explanation (geo …)
 
 
 def classify(services: Services, order: Order) -> Request:
@@ -87,6 +88,8 @@ def place(session: Session, services: Services, order: Order) -> Grid | None:
 def receive_order(session: Session, services: Services, order: Order, now: datetime) -> Received:
     """Open ``order``'s ticket once and dispatch it in chat; a repeat finds it, tells nobody."""
     request = classify(services, order)
+    if order.extra:
+        request = replace(request, explanation={**request.explanation, "order": order.extra})
     grid = place(session, services, order)
     received = receive(
         session, settings=services.settings, calendar=services.calendar,

@@ -14,6 +14,7 @@ from flask import Flask
 from web.api import bp as api_bp
 from web.app_runtime import EXTENSION, AppRuntime
 from web.health import bp as health_bp
+from web.open311 import bp as open311_bp
 from web.tickets_api import bp as tickets_api_bp
 from wecom.callbacks import ChannelKeys, make_blueprint
 
@@ -37,4 +38,5 @@ def create_app(runtime: AppRuntime) -> Flask:
     app.register_blueprint(health_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(tickets_api_bp)
+    app.register_blueprint(open311_bp)
     return app

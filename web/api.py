@@ -51,10 +51,18 @@ def _error(status: int, code: str, reason: str) -> tuple[Response, int]:
 @bp.app_errorhandler(HTTPException)
 def _http_error(error: HTTPException) -> HTTPException | tuple[Response, int]:
     """Under ``/api/``, any HTTP error (routing's 404 and 405 too) as JSON; elsewhere unchanged."""
-    if not request.path.startswith(f"{bp.url_prefix}/") and request.path != bp.url_prefix:
+    open311 = request.path.startswith("/open311/")
+    if not open311 and not request.path.startswith(f"{bp.url_prefix}/") \
+            and request.path != bp.url_prefix:
         return error
     status = error.code or 500
     code, reason = api_texts.HTTP_ERRORS.get(status, api_texts.OTHER_ERROR)
+    if open311:  # GeoReport v2's error list
+        if status == 404 and not request.path.endswith(".json"):
+            reason = api_texts.OPEN311_FORMAT
+        response = jsonify([{"code": status, "description": reason.format(status=status)}])
+        response.status_code = status
+        return response, status
     response, status = _error(status, code, reason.format(status=status))
     for name, value in error.get_headers():
         if name.lower() != "content-type":

@@ -43,3 +43,15 @@ NOT_AN_ORDER = "工单 #{id} 不是外部系统的工单，只能由居民在聊
 EVENT_TYPES = "type 应为 补充（supplement）或 撤销（withdraw）。"
 EVENT_REFUSED = "工单 #{id} 现在不能{action}：{reason}"
 BAD_FILTER = "查询参数 {name} 不正确：{value}"
+
+# Open311 GeoReport v2 (errors are [{"code", "description"}])
+OPEN311_JURISDICTION = "未知的 jurisdiction_id「{value}」，本系统为「{expected}」。"
+OPEN311_NO_KEY = "需要有效的 api_key。"
+OPEN311_SERVICE = "未知的 service_code「{value}」，请见 services.json。"
+OPEN311_MISSING = "缺少参数 {name}。"
+OPEN311_LOCATION = "请提供位置：lat 和 long，或 address_string，或 address_id。"
+OPEN311_BAD = "参数 {name} 不正确：{value}"
+OPEN311_NOT_FOUND = "没有编号为 {id} 的诉求。"
+OPEN311_FORMAT = "只支持 JSON 格式（.json）。"
+OPEN311_NOTICE = "已受理，{grid}将在{due}前处理。"
+OPEN311_NOTICE_TRIAGE = "已受理，由{township}综治中心分派。"
