@@ -16,6 +16,7 @@ from handlers.base import Handler, Router
 from handlers.commands import command_handlers
 from handlers.intake import CallbacksInFlight, InboxProcessor, MessageIntake, write_turn_for
 from handlers.router import build_router
+from notify.webhooks import install as install_webhooks
 from services.container import Services, build_services
 from settings.model import Settings
 from store.db import autocommit_engine, make_engine, make_session_factory
@@ -63,6 +64,7 @@ def build_runtime(
     """Engine, sessions, classifier, calendar, router, intake and inbox processor."""
     engine = engine or make_engine(settings.database_url)
     factory = make_session_factory(engine)
+    install_webhooks(factory)  # status changes → subscribers' webhooks, in the same flush
     services = build_services(settings)
     router = build_router(extra_handlers if extra_handlers is not None else command_handlers())
     wake_inbox, wake_delivery = threading.Event(), threading.Event()

@@ -50,6 +50,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from notify.residents import after_delivery
 from notify.wording import tickets as texts
+from schedules.hooks import with_hooks
 from schedules.runtime import JobRuntime
 from settings.model import WeComSettings
 from store.clock import utcnow
@@ -435,5 +436,6 @@ def worker_id() -> str:
 def build_worker(runtime: JobRuntime) -> OutboxWorker:
     """An outbox worker on the runtime's database with a sender of its own; admins hear of dead rows."""
     admins = tuple(p.userid for p in runtime.settings.roster if p.role == "admin")
-    return OutboxWorker(runtime.session_factory, runtime.new_sender(), runtime.settings.wecom,
+    sender = with_hooks(runtime.new_sender(), runtime.session_factory)  # + subscribers' webhooks
+    return OutboxWorker(runtime.session_factory, sender, runtime.settings.wecom,
                         worker_id(), admin_userids=admins)
