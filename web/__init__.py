@@ -15,6 +15,7 @@ from web.api import bp as api_bp
 from web.app_runtime import EXTENSION, AppRuntime
 from web.health import bp as health_bp
 from web.open311 import bp as open311_bp
+from web.openapi import bp as openapi_bp
 from web.tickets_api import bp as tickets_api_bp
 from wecom.callbacks import ChannelKeys, make_blueprint
 
@@ -39,4 +40,5 @@ def create_app(runtime: AppRuntime) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(tickets_api_bp)
     app.register_blueprint(open311_bp)
+    app.register_blueprint(openapi_bp)
     return app

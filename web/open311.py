@@ -231,18 +231,19 @@ def list_requests() -> tuple[Response, int]:
                         for t, u in rows]), 200
 
 
-@bp.get("/requests/<request_id>.json")
-def show_request(request_id: str) -> tuple[Response, int]:
+@bp.get("/requests/<service_request_id>.json")
+def show_request(service_request_id: str) -> tuple[Response, int]:
     caller = _admit(ApiScope.TICKETS_READ)
     if not isinstance(caller, Caller):
         return caller
     rt = current_runtime()
-    number = int(request_id) if request_id.isdigit() and fits_id(int(request_id)) else None
+    raw = service_request_id
+    number = int(raw) if raw.isdigit() and fits_id(int(raw)) else None
     with transaction(rt.session_factory) as session:
         row = session.execute(select(Ticket, updated_column()).where(Ticket.id == number)
                               ).first() if number is not None else None
         if row is None or not caller.may_act_on(row[0].source):
-            return errors(404, api_texts.OPEN311_NOT_FOUND.format(id=request_id[:20]))
+            return errors(404, api_texts.OPEN311_NOT_FOUND.format(id=service_request_id[:20]))
         ticket, updated = row
         notes = _last_notes(session, [ticket.id])
         return jsonify([request_json(rt.services, ticket, updated, notes.get(ticket.id, ""))]), 200
