@@ -110,7 +110,10 @@ def told_resident(
             return refused(outcome)
         assert outcome.ticket is not None
         reach = announcer(ctx, outcome.ticket).announce(outcome, ctx.person)
-        if reach is not None and not reach.reachable:
+        if outcome.ticket.source:  # an outside system's order: no resident in chat to tell
+            text = T.DONE_FOR_SOURCE[action.value].format(
+                number=match.number, source=outcome.ticket.reporter.name)
+        elif reach is not None and not reach.reachable:
             text = unreached.format(number=match.number, why=NO_ROUTE)
         else:
             text = confirmation.format(number=match.number,

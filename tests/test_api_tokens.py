@@ -109,3 +109,51 @@ def test_cli_adds_lists_and_revokes(api, tmp_path, capsys, monkeypatch) -> None:
         bot.main(["--config", str(config), "api-token", "add", "x", "--scopes", "bogus"])
     assert bot.main(["--config", str(config), "api-token", "revoke", "12345平台"]) == 0
     assert _get(api, "/api/v1/tickets", token).status_code == 401
+
+
+@pytest.fixture
+def redis_url(tmp_path):  # type: ignore[no-untyped-def]
+    """A redis-server of this test's own, on a free port (skipped where none is installed)."""
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server not installed")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no", "--dir", str(tmp_path)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_with_redis_the_window_is_counted_there(api, engine, simulator, redis_url) -> None:  # type: ignore[no-untyped-def]
+    from store.api_clients import ApiRateCount
+
+    token = _client(api, "宣传部", {"notices:write"}, rate_limit=2)
+    state, sim_url = simulator
+    live = dataclasses.replace(api.settings, redis_url=redis_url)
+    first = Harness.start(live, engine, state, sim_url)
+    second = Harness.start(live, engine, state, sim_url)
+    try:
+        assert [_get(h, "/api/v1/notices", token).status_code for h in (first, second)] == [200, 200]
+        refused = _get(first, "/api/v1/notices", token)
+        assert refused.status_code == 429 and refused.headers["Retry-After"]
+    finally:
+        first.stop()
+        second.stop()
+    with api.session() as session:
+        assert session.scalars(select(ApiRateCount)).all() == []  # nothing counted in the DB

@@ -68,10 +68,16 @@ def test_an_order_is_opened_and_dispatched_in_chat_with_its_source(api) -> None:
     with api.session() as session:  # nothing is ever addressed to the system in chat
         targets = set(session.scalars(select(OutboxMessage.target)))
     assert not any(t.startswith("sys:") for t in targets)
-    # 详情 shows the source
+    # 详情 shows the source; the worker's confirmations speak of the source, not of a resident
     api.say_to_app("lijuan", f"详情 {ticket['id']}")
     api.deliver()
     assert "来源：12345热线 工单 SH20261201-0042" in api.received("lijuan")[-1]
+    api.say_to_app("lijuan", f"接单 {ticket['id']}")
+    api.say_to_app("lijuan", f"进度 {ticket['id']} 已联系供电所")
+    api.say_to_app("lijuan", f"办结 {ticket['id']} 已更换灯泡")
+    api.deliver()
+    assert api.received("lijuan")[-2:] == [f"已记录工单 #{ticket['id']} 的进度。",
+                                           f"工单 #{ticket['id']} 已办结，结果将回传12345热线。"]
 
 
 def test_12345_orders_get_seven_working_days_per_the_sla_settings(api) -> None:  # type: ignore[no-untyped-def]

@@ -136,6 +136,11 @@ DONE_ACCEPT = "已接单：工单 #{number}，请于 {due} 前办结。"
 DONE_PROGRESS = "已记录工单 #{number} 的进度，将{via}告知居民。"
 DONE_PROGRESS_UNREACHED = "已记录工单 #{number} 的进度，但无法告知居民：{why}。"
 DONE_RESOLVE = "工单 #{number} 已办结，评价邀请将{via}发给居民；如未送达，会再告诉您。"
+# an order from another system: it hears by webhook, not in chat
+DONE_FOR_SOURCE = {
+    "progress": "已记录工单 #{number} 的进度。",
+    "resolve": "工单 #{number} 已办结，结果将回传{source}。",
+}
 DONE_RESOLVE_UNREACHED = (
     "工单 #{number} 已办结，但评价邀请发不出去：{why}。请电话或上门告知居民处理结果并请其评价。"
 )
