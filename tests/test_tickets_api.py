@@ -230,10 +230,13 @@ def test_one_ticket_with_its_trail(api) -> None:  # type: ignore[no-untyped-def]
 def test_the_source_supplements_and_withdraws_its_order(api) -> None:  # type: ignore[no-untyped-def]
     number = call(api, "POST", "/tickets", json=ORDER).json()["ticket"]["id"]
     api.deliver()
-    added = call(api, "POST", f"/tickets/{number}/events",
-                 json={"type": "补充", "text": "来电人补充：灯杆编号 DS-017"})
+    supplement = {"type": "补充", "text": "来电人补充：灯杆编号 DS-017", "event_id": "EV-1"}
+    added = call(api, "POST", f"/tickets/{number}/events", json=supplement)
     assert added.status_code == 201 and added.json()["event"]["action"] == "supplement"
+    repeat = call(api, "POST", f"/tickets/{number}/events", json=supplement)  # a retry
+    assert repeat.status_code == 200 and repeat.json()["event"] == added.json()["event"]
     api.deliver()
+    assert sum("DS-017" in text for text in api.received("lijuan")) == 1  # told once
     assert api.received("lijuan")[-1] == f"工单 #{number} 12345热线补充：来电人补充：灯杆编号 DS-017"
     gone = call(api, "POST", f"/tickets/{number}/events", json={"type": "withdraw",
                                                                 "text": "来电人已自行解决"})

@@ -38,7 +38,7 @@ from vocab import ApiScope
 from web import api_texts
 from web.api_auth import ApiRefusal, Caller, admit, bearer_token
 from web.app_runtime import AppRuntime, current_runtime
-from web.tickets_api import updated_column
+from web.tickets_api import EAGER, updated_column
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 
@@ -224,7 +224,7 @@ def list_requests() -> tuple[Response, int]:
         if code:
             where.append(Ticket.category.in_([c for c in code.split(",") if c]))
     with transaction(rt.session_factory) as session:
-        rows = session.execute(select(Ticket, updated_column()).where(*where)
+        rows = session.execute(select(Ticket, updated_column()).where(*where).options(*EAGER)
                                .order_by(Ticket.id.desc()).limit(MAX_REQUESTS)).all()
         notes = _last_notes(session, [t.id for t, _ in rows])
         return jsonify([request_json(rt.services, t, u, notes.get(t.id, ""))

@@ -52,7 +52,7 @@ ORDER_EXAMPLE = {
     "text": "小区门口的路灯坏了好几天，晚上很黑", "address": "东顺苑第一网格3号楼",
     "contact": {"name": "钱女士", "phone": "13600001234"},
 }
-EVENT_EXAMPLE = {"type": "补充", "text": "来电人补充：灯杆编号 DS-017"}
+EVENT_EXAMPLE = {"type": "补充", "text": "来电人补充：灯杆编号 DS-017", "event_id": "EV-1"}
 NOTICE_EXAMPLE = {"title": "城乡居民医保缴费", "audience": {"grids": ["640323001"]},
                   "deadline": "2026-12-31", "reminders": [7, 3, 1]}
 OPEN311_EXAMPLE = {"service_code": "facility", "description": "路灯不亮，晚上很黑",
@@ -94,6 +94,8 @@ SCHEMAS: dict[str, Any] = {
             "type": {"enum": ["补充", "supplement", "撤销", "withdraw"]},
             "text": {"type": "string", "maxLength": 2000,
                      "description": "补充的内容，或撤销的原因"},
+            "event_id": {"type": "string", "minLength": 1, "maxLength": 128,
+                         "description": "来源系统的事件编号；重复提交返回已记录的事件（200）"},
         },
     },
     "Ticket": {
@@ -268,6 +270,7 @@ PATHS: dict[str, Any] = {
     "/api/v1/tickets/{ticket_id}/events": {
         "post": _op("来源系统补充或撤销（tickets:write）", {
             "201": _json(_ref("EventAnswer"), "已记录并通知承办人"),
+            "200": _json(_ref("EventAnswer"), "同一 event_id 的重复提交"),
             **_errors(400, 401, 403, 404, 409, 429)},
             body=_body("EventRequest", EVENT_EXAMPLE), params=[TICKET_ID], tags=("tickets",)),
     },

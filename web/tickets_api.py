@@ -21,7 +21,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from cases import wording as core_texts
 from cases.deadlines import SlaClock
@@ -36,6 +36,7 @@ from store.db import transaction
 from store.ids import fits_id
 from store.models import Ticket, TicketEvent
 from store.roster import grid_by_code
+from store.serialise import serialise_on
 from vocab import ApiScope, ExternalEvent, Status
 from web import api_texts
 from web.api import refusal_response
@@ -45,6 +46,8 @@ from web.app_runtime import AppRuntime, current_runtime
 bp = Blueprint("tickets_api", __name__, url_prefix="/api/v1")
 
 MAX_PAGE = 100
+#: what rendering a ticket reads, loaded with the page (not one query per ticket)
+EAGER = (selectinload(Ticket.grid), selectinload(Ticket.assignee))
 DEFAULT_PAGE = 50
 EVENT_WORDS = {"补充": ExternalEvent.SUPPLEMENT, "supplement": ExternalEvent.SUPPLEMENT,
                "撤销": ExternalEvent.WITHDRAW, "withdraw": ExternalEvent.WITHDRAW}
@@ -112,8 +115,9 @@ class EventBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: str = Field(min_length=1, max_length=16)
     text: str = Field("", max_length=2000)
+    event_id: str | None = Field(None, min_length=1, max_length=128)  # the source's own id
 
-    _clean = field_validator("type", "text")(_no_nul)
+    _clean = field_validator("type", "text", "event_id")(_no_nul)
 
 
 def validation_reason(exc: ValidationError) -> tuple[str, str]:
@@ -260,7 +264,7 @@ def list_tickets() -> tuple[Response, int]:
             where.append(Ticket.grid_id.in_(rt.services.roster.get(session).subtree(grid.id)))
         rows = session.execute(
             select(Ticket, updated_column()).where(Ticket.id > cursor, *where)
-            .order_by(Ticket.id).limit(limit + 1)).all()
+            .options(*EAGER).order_by(Ticket.id).limit(limit + 1)).all()
         more = len(rows) > limit
         rows = rows[:limit]
         tickets = [render(rt, ticket, updated) for ticket, updated in rows]
@@ -299,15 +303,25 @@ def post_event(ticket_id: int) -> tuple[Response, int]:
     action = Action.SUPPLEMENT if kind is ExternalEvent.SUPPLEMENT else Action.WITHDRAW
     services = rt.services
     with transaction(rt.session_factory) as session:
+        serialise_on(session, f"order-events:{ticket_id}")
         ticket = load_visible(session, caller, ticket_id)
         if ticket is None:
             return not_found(ticket_id)
         if not ticket.source:
             return error(409, "not_an_order", api_texts.NOT_AN_ORDER.format(id=ticket_id))
+        if body.event_id is not None:  # a repeat of an event already taken: the same answer
+            seen = next((e for e in ticket.events
+                         if (e.data or {}).get("external_event_id") == body.event_id), None)
+            if seen is not None:
+                updated = session.scalar(select(updated_column()).where(Ticket.id == ticket.id))
+                return jsonify({"ticket": render(rt, ticket, updated),
+                                "event": event_json(seen, services.calendar.tz)}), 200
         workflow = Workflow(session, services.settings,
                             SlaClock(services.settings.sla, services.calendar))
         reporter = ticket.reporter
-        outcome = workflow.act(ticket, action, reporter, now=utcnow(), note=body.text.strip())
+        outcome = workflow.act(
+            ticket, action, reporter, now=utcnow(), note=body.text.strip(),
+            data={"external_event_id": body.event_id} if body.event_id else None)
         if not outcome:
             return error(409, "refused", api_texts.EVENT_REFUSED.format(
                 id=ticket_id, action=core_texts.ACTION_LABELS[action],
