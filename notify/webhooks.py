@@ -25,6 +25,7 @@ from store.models import Grid, OutboxMessage, Ticket, TicketEvent
 from vocab import ApiScope, OutboxChannel
 
 EVENT_NAME = "ticket.status_changed"
+_CACHE = "gridbot.webhook_subscribers"
 
 
 def hook_key(client_id: int, event_id: int) -> str:
@@ -58,13 +59,25 @@ def _changes(session: Session) -> list[TicketEvent]:
             and obj.to_status is not None and obj.from_status != obj.to_status]
 
 
+def _subscribers(session: Session) -> list[ApiClient]:
+    """The live subscribers with ``tickets:read``, read once per transaction (a request opens
+    a ticket in several flushes)."""
+    transaction = session.get_transaction()
+    cached = session.info.get(_CACHE)
+    if cached is not None and cached[0] is transaction:
+        return cached[1]
+    clients = [c for c in session.scalars(select(ApiClient).where(
+        ApiClient.webhook_url.is_not(None), ApiClient.revoked_at.is_(None)))
+        if ApiScope.TICKETS_READ in c.scope_set]
+    session.info[_CACHE] = (transaction, clients)
+    return clients
+
+
 def _after_flush(session: Session, _context: Any) -> None:
     changes = _changes(session)
     if not changes:
         return
-    clients = [c for c in session.scalars(select(ApiClient).where(
-        ApiClient.webhook_url.is_not(None), ApiClient.revoked_at.is_(None)))
-        if ApiScope.TICKETS_READ in c.scope_set]
+    clients = _subscribers(session)
     if not clients:
         return
     connection = session.connection()

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,10 +26,11 @@ from store.clock import utcnow
 from store.db import transaction
 from vocab import ALL_SCOPES
 from web import api_texts
-from web.app_runtime import AppRuntime
+from web.app_runtime import AppRuntime, current_runtime
 
 WINDOW = timedelta(minutes=1)
 REDIS_EXTENSION = "gridbot.api_redis"
+TURN_EXTENSION = "gridbot.api_write_turn"
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,15 @@ def identify(runtime: AppRuntime, token: str) -> Caller | None:
                       client.rate_limit or settings.api_rate_limit, client.id, client.source)
 
 
+def write_turn() -> AbstractContextManager[object]:
+    """SQLite has one writer, and its busy handler lets waiters starve (seconds at the tail):
+    this app's API writers (orders, events, request counts) take turns on a lock instead.
+    PostgreSQL needs none."""
+    if current_runtime().engine.dialect.name != "sqlite":
+        return nullcontext()
+    return current_app.extensions.setdefault(TURN_EXTENSION, threading.Lock())
+
+
 def _window(now: datetime) -> datetime:
     return now.replace(second=0, microsecond=0)
 
@@ -90,7 +102,7 @@ def over_limit(runtime: AppRuntime, caller: Caller, now: datetime | None = None)
     if redis_url:
         hits = _redis_count(runtime, f"gridbot:api:{caller.key}:{int(start.timestamp())}")
     else:
-        with transaction(runtime.session_factory) as session:
+        with write_turn(), transaction(runtime.session_factory) as session:
             hits = count_request(session, caller.key, start)
     if hits <= caller.rate_limit:
         return None

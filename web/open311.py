@@ -36,7 +36,7 @@ from store.ids import fits_id
 from store.models import Ticket, TicketEvent
 from vocab import ApiScope
 from web import api_texts
-from web.api_auth import ApiRefusal, Caller, admit, bearer_token
+from web.api_auth import ApiRefusal, Caller, admit, bearer_token, write_turn
 from web.app_runtime import AppRuntime, current_runtime
 from web.tickets_api import EAGER, updated_column
 
@@ -296,7 +296,7 @@ def create_request() -> tuple[Response, int]:
                   external_id=key or f"o311-{uuid.uuid4().hex}", text=description,
                   category=code, address=address or None, contact=contact, extra=extra)
     try:
-        with transaction(rt.session_factory) as session:
+        with write_turn(), transaction(rt.session_factory) as session:
             received = receive_order(session, rt.services, order, utcnow())
             ticket = received.ticket
             answer = [{"service_request_id": str(ticket.id),

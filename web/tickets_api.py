@@ -40,7 +40,7 @@ from store.serialise import serialise_on
 from vocab import ApiScope, ExternalEvent, Status
 from web import api_texts
 from web.api import refusal_response
-from web.api_auth import ApiRefusal, Caller, admit, bearer_token, current_caller
+from web.api_auth import ApiRefusal, Caller, admit, bearer_token, current_caller, write_turn
 from web.app_runtime import AppRuntime, current_runtime
 
 bp = Blueprint("tickets_api", __name__, url_prefix="/api/v1")
@@ -189,7 +189,7 @@ def create_ticket() -> tuple[Response, int]:
                   contact=body.contact.model_dump(exclude_none=True) if body.contact else {},
                   urgent=body.urgent)
     try:
-        with transaction(rt.session_factory) as session:
+        with write_turn(), transaction(rt.session_factory) as session:
             received = receive_order(session, rt.services, order, utcnow())
             session.flush()
             updated = session.scalar(select(updated_column()).where(Ticket.id ==
@@ -302,7 +302,7 @@ def post_event(ticket_id: int) -> tuple[Response, int]:
             field="text"))
     action = Action.SUPPLEMENT if kind is ExternalEvent.SUPPLEMENT else Action.WITHDRAW
     services = rt.services
-    with transaction(rt.session_factory) as session:
+    with write_turn(), transaction(rt.session_factory) as session:
         serialise_on(session, f"order-events:{ticket_id}")
         ticket = load_visible(session, caller, ticket_id)
         if ticket is None:
