@@ -237,6 +237,7 @@ def resident_detail(ctx: Context, ticket: Ticket, _match: CommandMatch) -> list[
     latest = lines[-RESIDENT_EVENTS:]
     if len(lines) > len(latest):
         latest.insert(0, T.RESIDENT_EARLIER.format(count=len(lines) - len(latest)))
+    source = source_label(ticket)
     return chunks([T.RESIDENT_DETAIL.format(
         number=ticket.id,
         category=ctx.services.classifier.category_name(ticket.category),
@@ -245,4 +246,4 @@ def resident_detail(ctx: Context, ticket: Ticket, _match: CommandMatch) -> list[
         handler=title(ticket.assignee) if ticket.assignee else T.CENTER_NAME,
         due=when,
         events="\n".join(latest),
-    )])
+    ) + (f"\n{T.DETAIL_SOURCE.format(label=source)}" if source else "")])

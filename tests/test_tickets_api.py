@@ -213,6 +213,10 @@ def test_reading_filters_and_pages(api) -> None:  # type: ignore[no-untyped-def]
                 "grid=999"):
         got = call(api, "GET", f"/tickets?{bad}", "county")
         assert got.status_code == 400 and got.json()["reason"], bad
+    for method, path, status in (("DELETE", "/tickets", 405), ("GET", "/nothing", 404),
+                                 ("PUT", f"/tickets/{ids[0]}", 405)):
+        got = call(api, method, path, "county")
+        assert got.status_code == status and "\u4e00" <= got.json()["reason"][0] <= "\u9fff"
 
 
 def test_one_ticket_with_its_trail(api) -> None:  # type: ignore[no-untyped-def]
