@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from nlp import mask_pii
 from notify.ticket_json import action_label, status_label
-from store.api_clients import ApiClient
+from store.api_clients import ApiClient, subscribers
 from store.clock import utcnow
 from store.db import insert_skipping_taken
 from store.models import Grid, OutboxMessage, Ticket, TicketEvent
@@ -66,9 +66,7 @@ def _subscribers(session: Session) -> list[ApiClient]:
     cached = session.info.get(_CACHE)
     if cached is not None and cached[0] is transaction:
         return cached[1]
-    clients = [c for c in session.scalars(select(ApiClient).where(
-        ApiClient.webhook_url.is_not(None), ApiClient.revoked_at.is_(None)))
-        if ApiScope.TICKETS_READ in c.scope_set]
+    clients = [c for c in subscribers(session) if ApiScope.TICKETS_READ in c.scope_set]
     session.info[_CACHE] = (transaction, clients)
     return clients
 

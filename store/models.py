@@ -298,7 +298,8 @@ class OutboxMessage(Base):
     ``channel`` says which WeCom door it leaves by: ``app`` (message/send to ``target`` user ids,
     ``|``-separated), ``card_update`` (message/update_template_card of the card the ``target``
     members hold, the response code in the payload), ``appchat`` (appchat/send to a chat id), ``webhook`` (a group robot key),
-    ``response_url`` (the smart bot's reply URL). ``payload`` is the WeCom message body without
+    ``response_url`` (the smart bot's reply URL); and one door that is not WeCom's, ``hook`` (a signed
+POST to an API client's webhook URL, ``target`` its id). ``payload`` is the WeCom message body without
     the addressing fields. ``idempotency_key`` is unique: writing the same message twice is a no-op.
     ``person_id`` names the resident a message is meant for: when it fails for good, their next
     route is tried (a new row, ``fallback_of_id`` pointing back), and when none is left the
