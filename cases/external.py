@@ -33,22 +33,16 @@ from vocab import Enrolment, Role
 #: The generic ends of grid names (东顺苑第一网格 → 东顺苑第一, 湖畔花园联防组 → 湖畔花园);
 #: an address names the place, rarely the grid.
 _SUFFIXES = ("联防组", "微网格", "网格", "社区", "居委会", "村委会", "村", "街道", "镇", "乡", "县")
-_ORDINAL_GRID = re.compile(r"第[一二三四五六七八九十\d]+$")
 _LEVEL_DEPTH = {"county": 0, "township": 1, "village": 2, "grid": 3, "micro": 4}
 
 
 def _names(name: str) -> set[str]:
-    """The ways an address may name a grid node: its name, and its name without the suffix."""
-    found = {name}
+    """The ways an address may name a grid node: its name, and its name without the suffix
+    (东顺苑第一网格 → 东顺苑第一; 东顺苑 alone names the community, 东顺苑社区)."""
     for suffix in _SUFFIXES:
         if name.endswith(suffix) and len(name) - len(suffix) >= 2:
-            core = name[: -len(suffix)]
-            found.add(core)
-            bare = _ORDINAL_GRID.sub("", core)
-            if bare != core and len(bare) >= 2 and not name.endswith("网格"):
-                found.add(bare)
-            break
-    return found
+            return {name, name[: -len(suffix)]}
+    return {name}
 
 
 def match_grid(address: str, grids: Iterable[GridInfo]) -> GridInfo | None:
