@@ -3,9 +3,13 @@
     python bot.py api-token add 12345平台 --scopes tickets:read,tickets:write --source 12345 \\
         [--webhook-url https://…/gridbot-hook] [--rate-limit 300]
     python bot.py api-token list
+    python bot.py api-token set 12345平台 --webhook-url https://…/hook [--new-secret] \\
+        [--no-webhook] [--scopes …] [--rate-limit 300]
     python bot.py api-token revoke 12345平台        # (or its number)
 
 ``add`` prints the token (and the webhook secret) once: only the SHA-256 of the token is stored.
+``set`` changes a live client's subscription, scopes or budget (a new webhook secret is printed
+once); a lost token is replaced by revoking the client and adding a new one.
 Legacy tokens in ``api.tokens`` / ``GRIDBOT_API_TOKENS`` keep working with every scope; replace
 each with a client of its own and remove it from the config.
 """
@@ -96,6 +100,37 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_set(args: argparse.Namespace) -> int:
+    import secrets
+
+    from store.api_clients import find_client
+
+    with _session(args) as session:
+        client = find_client(session, args.client)
+        if client is None or client.revoked_at is not None:
+            print(f"no live API client {args.client!r}", file=sys.stderr)
+            return 2
+        new_secret = None
+        if args.scopes is not None:
+            client.scopes = " ".join(sorted(args.scopes))
+        if args.rate_limit is not None:
+            client.rate_limit = args.rate_limit or None
+        if args.no_webhook:
+            client.webhook_url = client.webhook_secret = None
+        elif args.webhook_url is not None:
+            client.webhook_url = args.webhook_url
+            if client.webhook_secret is None or args.new_secret:
+                client.webhook_secret = new_secret = secrets.token_urlsafe(32)
+        elif args.new_secret and client.webhook_url:
+            client.webhook_secret = new_secret = secrets.token_urlsafe(32)
+        summary = (f"{client.name}: {client.scopes}, rate limit {client.rate_limit or '默认'}, "
+                   f"webhook {client.webhook_url or '—'}")
+    print(summary)
+    if new_secret:
+        print(f"webhook secret (shown once): {new_secret}")
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register ``api-token add|list|revoke`` on bot.py's sub-parsers."""
     tokens = sub.add_parser("api-token", help="API clients: tokens with scopes, webhooks")
@@ -112,6 +147,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     add.set_defaults(func=cmd_add)
     actions.add_parser("list", help="every client (tokens are never shown again)").set_defaults(
         func=cmd_list)
+    change = actions.add_parser("set", help="change a client's scopes, rate limit or webhook")
+    change.add_argument("client", help="its name or number")
+    change.add_argument("--scopes", type=_scopes, help="replace its scopes")
+    change.add_argument("--rate-limit", type=int, help="requests per minute (0: the default)")
+    change.add_argument("--webhook-url", type=_url, help="subscribe (or move) its webhook")
+    change.add_argument("--no-webhook", action="store_true", help="unsubscribe")
+    change.add_argument("--new-secret", action="store_true", help="a new webhook secret")
+    change.set_defaults(func=cmd_set)
     revoke = actions.add_parser("revoke", help="stop a client's token and webhooks")
     revoke.add_argument("client", help="its name or number")
     revoke.set_defaults(func=cmd_revoke)

@@ -107,6 +107,19 @@ def test_cli_adds_lists_and_revokes(api, tmp_path, capsys, monkeypatch) -> None:
     assert "12345平台" in listed and token not in listed and "active" in listed
     with pytest.raises(SystemExit):  # argparse refuses an unknown scope
         bot.main(["--config", str(config), "api-token", "add", "x", "--scopes", "bogus"])
+    assert bot.main(["--config", str(config), "api-token", "set", "12345平台", "--webhook-url",
+                     "https://12345.example/hook", "--rate-limit", "7"]) == 0
+    changed = capsys.readouterr().out
+    secret = changed.split("webhook secret (shown once): ")[1].split()[0]
+    with api.session() as session:
+        row = session.scalar(select(ApiClient).where(ApiClient.name == "12345平台"))
+        assert (row.webhook_url, row.webhook_secret, row.rate_limit) == (
+            "https://12345.example/hook", secret, 7)
+    assert bot.main(["--config", str(config), "api-token", "set", "12345平台",
+                     "--no-webhook"]) == 0
+    with api.session() as session:
+        row = session.scalar(select(ApiClient).where(ApiClient.name == "12345平台"))
+        assert (row.webhook_url, row.webhook_secret) == (None, None)
     assert bot.main(["--config", str(config), "api-token", "revoke", "12345平台"]) == 0
     assert _get(api, "/api/v1/tickets", token).status_code == 401
 
