@@ -182,8 +182,11 @@ class Announcer:
         rating = Rating(ticket.rating) if ticket.rating else Rating.UNRATED
         label = core_texts.RATING_LABELS[rating]
         extra = f"（{comment}）" if comment else ""
+        rated = texts.TO_HANDLER_RATED
+        if ticket.source:  # the order's system rated it (its 回访)
+            rated = texts.TO_HANDLER_RATED_FROM.replace("{source}", ticket.reporter.name)
         if ticket.status != Status.DISPATCHED:
-            self._tell(outcome, "handler", ticket.assignee, texts.TO_HANDLER_RATED.format(
+            self._tell(outcome, "handler", ticket.assignee, rated.format(
                 number=n, rating=label, comment=extra))
             return
         handler = ticket.assignee
@@ -194,7 +197,7 @@ class Announcer:
             due=self.due(ticket, "accept_due")))
         previous = outcome.previous_assignee
         if previous is not None and (handler is None or previous.id != handler.id):
-            self._tell(outcome, "previous", previous, texts.TO_HANDLER_RATED.format(
+            self._tell(outcome, "previous", previous, rated.format(
                 number=n, rating=label, comment=extra))
 
     @staticmethod

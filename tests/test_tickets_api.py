@@ -289,3 +289,30 @@ def test_the_report_counts_orders_by_source(api) -> None:  # type: ignore[no-unt
     assert any(line.startswith("按来源,—,居民上报,1,") for line in lines)
     chat_only = name_sources(kpi_rows([f for f in facts if f.source is None]), {})
     assert not any(line.startswith("按来源") for line in render_csv(chat_only).splitlines())
+
+
+def test_the_source_rates_a_resolved_order(api) -> None:  # type: ignore[no-untyped-def]
+    good, bad = (call(api, "POST", "/tickets", json={**ORDER, "external_id": f"R{i}"})
+                 .json()["ticket"]["id"] for i in (1, 2))
+    early = call(api, "POST", f"/tickets/{good}/events", json={"type": "评价", "rating": "满意"})
+    assert early.status_code == 409  # not resolved yet
+    for number in (good, bad):
+        api.say_to_app("lijuan", f"接单 {number}")
+        api.say_to_app("lijuan", f"办结 {number} 已更换灯泡")
+    assert call(api, "POST", f"/tickets/{good}/events",
+                json={"type": "评价"}).json()["error"] == "bad_rating"
+    rated = call(api, "POST", f"/tickets/{good}/events",
+                 json={"type": "评价", "rating": "满意", "text": "回访满意"})
+    assert rated.status_code == 201
+    assert (rated.json()["ticket"]["status"], rated.json()["ticket"]["rating"]) == (
+        "closed", "satisfied")
+    api.deliver()
+    assert api.received("lijuan")[-1] == f"工单 #{good} 12345热线回访评价：满意（回访满意）"
+    reopened = call(api, "POST", f"/tickets/{bad}/events",
+                    json={"type": "rate", "rating": "unsatisfied", "text": "灯还是不亮"})
+    ticket = reopened.json()["ticket"]
+    assert (ticket["status"], ticket["level"], ticket["handler"]) == ("dispatched", "leader",
+                                                                       "王红")
+    api.deliver()
+    assert any(f"重办工单 #{bad}" in text and "灯还是不亮" in text
+               for text in api.received("wanghong"))

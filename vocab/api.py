@@ -22,3 +22,4 @@ class ExternalEvent(StrEnum):
 
     SUPPLEMENT = "supplement"  # 补充: more information for the handler
     WITHDRAW = "withdraw"  # 撤销: withdrawn at the source, closed with its reason
+    RATE = "rate"  # 评价: the source's own follow-up call (回访) rates the resolved order

@@ -40,7 +40,8 @@ ORDER_ERRORS: dict[str, str] = {
 }
 TICKET_NOT_FOUND = "没有工单 #{id}。"
 NOT_AN_ORDER = "工单 #{id} 不是外部系统的工单，只能由居民在聊天中补充或撤销。"
-EVENT_TYPES = "type 应为 补充（supplement）或 撤销（withdraw）。"
+EVENT_TYPES = "type 应为 补充（supplement）、撤销（withdraw）或 评价（rate）。"
+EVENT_RATING = "评价需要 rating：满意、一般 或 不满意。"
 EVENT_REFUSED = "工单 #{id} 现在不能{action}：{reason}"
 BAD_FILTER = "查询参数 {name} 不正确：{value}"
 

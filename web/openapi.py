@@ -91,7 +91,9 @@ SCHEMAS: dict[str, Any] = {
     "EventRequest": {
         "type": "object", "additionalProperties": False, "required": ["type"],
         "properties": {
-            "type": {"enum": ["补充", "supplement", "撤销", "withdraw"]},
+            "type": {"enum": ["补充", "supplement", "撤销", "withdraw", "评价", "rate"]},
+            "rating": {"enum": ["满意", "satisfied", "一般", "average", "不满意", "unsatisfied"],
+                       "description": "评价时必填：来源系统回访的结果；不满意则重办并上报一级"},
             "text": {"type": "string", "maxLength": 2000,
                      "description": "补充的内容，或撤销的原因"},
             "event_id": {"type": "string", "minLength": 1, "maxLength": 128,
@@ -268,7 +270,7 @@ PATHS: dict[str, Any] = {
             **_errors(401, 403, 404, 429)}, params=[TICKET_ID], tags=("tickets",)),
     },
     "/api/v1/tickets/{ticket_id}/events": {
-        "post": _op("来源系统补充或撤销（tickets:write）", {
+        "post": _op("来源系统补充、撤销或评价（tickets:write）", {
             "201": _json(_ref("EventAnswer"), "已记录并通知承办人"),
             "200": _json(_ref("EventAnswer"), "同一 event_id 的重复提交"),
             **_errors(400, 401, 403, 404, 409, 429)},

@@ -4,7 +4,7 @@
     GET  /api/v1/tickets                 list (tickets:read): status, grid subtree, source,
                                          updated_since, limit + cursor
     GET  /api/v1/tickets/<id>            one ticket with its trail (tickets:read)
-    POST /api/v1/tickets/<id>/events     the source system's 补充 / 撤销 (tickets:write)
+    POST /api/v1/tickets/<id>/events     the source system's 补充 / 撤销 / 评价 (tickets:write)
 
 An order is idempotent by (source, external_id). A token bound to a source (``--source``)
 hands in, reads and acts on that source's orders only. Errors are the API's JSON
@@ -37,7 +37,7 @@ from store.ids import fits_id
 from store.models import Ticket, TicketEvent
 from store.roster import grid_by_code
 from store.serialise import serialise_on
-from vocab import ApiScope, ExternalEvent, Status
+from vocab import ApiScope, ExternalEvent, Rating, Status
 from web import api_texts
 from web.api import refusal_response
 from web.api_auth import ApiRefusal, Caller, admit, bearer_token, current_caller, write_turn
@@ -50,7 +50,13 @@ MAX_PAGE = 100
 EAGER = (selectinload(Ticket.grid), selectinload(Ticket.assignee))
 DEFAULT_PAGE = 50
 EVENT_WORDS = {"补充": ExternalEvent.SUPPLEMENT, "supplement": ExternalEvent.SUPPLEMENT,
-               "撤销": ExternalEvent.WITHDRAW, "withdraw": ExternalEvent.WITHDRAW}
+               "撤销": ExternalEvent.WITHDRAW, "withdraw": ExternalEvent.WITHDRAW,
+               "评价": ExternalEvent.RATE, "rate": ExternalEvent.RATE}
+RATING_WORDS = {"满意": Rating.SATISFIED, "satisfied": Rating.SATISFIED,
+                "一般": Rating.AVERAGE, "average": Rating.AVERAGE,
+                "不满意": Rating.UNSATISFIED, "unsatisfied": Rating.UNSATISFIED}
+ACTIONS = {ExternalEvent.SUPPLEMENT: Action.SUPPLEMENT, ExternalEvent.WITHDRAW: Action.WITHDRAW,
+           ExternalEvent.RATE: Action.RATE}
 
 
 def error(status: int, code: str, reason: str) -> tuple[Response, int]:
@@ -116,8 +122,9 @@ class EventBody(BaseModel):
     type: str = Field(min_length=1, max_length=16)
     text: str = Field("", max_length=2000)
     event_id: str | None = Field(None, min_length=1, max_length=128)  # the source's own id
+    rating: str | None = Field(None, max_length=16)  # 评价: 满意 / 一般 / 不满意
 
-    _clean = field_validator("type", "text", "event_id")(_no_nul)
+    _clean = field_validator("type", "text", "event_id", "rating")(_no_nul)
 
 
 def validation_reason(exc: ValidationError) -> tuple[str, str]:
@@ -300,7 +307,10 @@ def post_event(ticket_id: int) -> tuple[Response, int]:
     if kind is ExternalEvent.SUPPLEMENT and not body.text.strip():
         return error(400, "bad_field", api_texts.FIELD_ERRORS["string_too_short"].format(
             field="text"))
-    action = Action.SUPPLEMENT if kind is ExternalEvent.SUPPLEMENT else Action.WITHDRAW
+    rating = RATING_WORDS.get((body.rating or "").strip().lower())
+    if kind is ExternalEvent.RATE and rating is None:
+        return error(400, "bad_rating", api_texts.EVENT_RATING)
+    action = ACTIONS[kind]
     services = rt.services
     with write_turn(), transaction(rt.session_factory) as session:
         serialise_on(session, f"order-events:{ticket_id}")
@@ -321,6 +331,7 @@ def post_event(ticket_id: int) -> tuple[Response, int]:
         reporter = ticket.reporter
         outcome = workflow.act(
             ticket, action, reporter, now=utcnow(), note=body.text.strip(),
+            rating=rating if action is Action.RATE else None,
             data={"external_event_id": body.event_id} if body.event_id else None)
         if not outcome:
             return error(409, "refused", api_texts.EVENT_REFUSED.format(
