@@ -171,6 +171,7 @@ def test_bad_orders_are_refused_with_a_chinese_reason(api) -> None:  # type: ign
         ({**ORDER, "text": "路灯\x00坏了"}, 400, "bad_field"),
         ({**ORDER, "external_id": "x" * 129}, 400, "bad_field"),
         ({**ORDER, "source": "suishoupai"}, 403, "wrong_source"),
+        ({**ORDER, "source": "chat"}, 400, "bad_field"),
     ]
     for body, status, code in cases:
         got = call(api, "POST", "/tickets", json=body)

@@ -46,6 +46,7 @@ from web.app_runtime import AppRuntime, current_runtime
 bp = Blueprint("tickets_api", __name__, url_prefix="/api/v1")
 
 MAX_PAGE = 100
+CHAT_SOURCE = "chat"  # ?source=chat: residents' reports (no system may take the name)
 #: what rendering a ticket reads, loaded with the page (not one query per ticket)
 EAGER = (selectinload(Ticket.grid), selectinload(Ticket.assignee))
 DEFAULT_PAGE = 50
@@ -186,6 +187,9 @@ def create_ticket() -> tuple[Response, int]:
     if not isinstance(body, OrderBody):
         return body  # type: ignore[return-value]
     source = body.source or caller.source
+    if source == CHAT_SOURCE:  # the list filter's word for residents' chat reports
+        return error(400, "bad_field", api_texts.FIELD_ERRORS["string_pattern_mismatch"].format(
+            field="source"))
     if not source:
         return error(400, "no_source", api_texts.ORDER_ERRORS["no_source"])
     if not caller.may_act_on(source):
@@ -222,7 +226,7 @@ def _filters(caller: Caller) -> list[Any] | tuple[Response, int]:
         where.append(Ticket.status.in_(statuses))
     source = args.get("source")
     if source:
-        where.append(Ticket.source.is_(None) if source == "chat" else Ticket.source == source)
+        where.append(Ticket.source.is_(None) if source == CHAT_SOURCE else Ticket.source == source)
     if caller.source is not None:
         where.append(Ticket.source == caller.source)
     if args.get("updated_since"):
