@@ -17,7 +17,7 @@ from notify.plain_text import markdown_to_text
 from notify.residents import Reach, send_to_resident
 from notify.wording.residents import GROUP_REPLY_HINT
 from store.models import GroupChat, Person
-from store.outbox import enqueue
+from store.outbox import put
 from vocab import Enrolment
 
 
@@ -111,5 +111,5 @@ class Messenger:
 
     def _put(self, key: str, channel: str, target: str, msgtype: str, payload: dict[str, Any],
              ticket_id: int | None, urgent: bool) -> None:
-        enqueue(self.session, key=key, channel=channel, target=target, msgtype=msgtype,
-                payload=payload, ticket_id=ticket_id, urgent=urgent)
+        put(self.session, key=key, channel=channel, target=target, msgtype=msgtype,
+            payload=payload, ticket_id=ticket_id, urgent=urgent)

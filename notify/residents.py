@@ -40,7 +40,7 @@ from nlp import mask_pii
 from notify.wording import residents as T
 from store.clock import utcnow
 from store.models import GroupChat, OutboxMessage, Person, Ticket
-from store.outbox import enqueue
+from store.outbox import enqueue, put
 from store.roster import people_with_role
 
 FALLBACK_DEPTH = 4  # longest chain of routes ever written for one message
@@ -130,13 +130,17 @@ def send_to_resident(
         return Reach(())
     previous: int | None = None
     for index, route in enumerate(routes):
-        previous = enqueue(
-            session, key=key if index == 0 else f"{key}|{route.kind}", channel=route.channel,
+        row: dict[str, Any] = dict(
+            key=key if index == 0 else f"{key}|{route.kind}", channel=route.channel,
             target=route.target, msgtype="text",
             payload=render(route, person, text, reply_hint), ticket_id=ticket_id,
             urgent=urgent, person_id=person.id, fallback_of_id=previous,
             status="pending" if index == 0 else "held",
         )
+        if index == len(routes) - 1:  # nothing refers to the last row: it may wait in a buffer
+            put(session, **row)
+        else:
+            previous = enqueue(session, **row)
     return Reach(routes)
 
 

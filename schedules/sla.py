@@ -52,6 +52,7 @@ from notify.wording import tickets as T
 from services.container import Services
 from store.clock import utcnow
 from store.models import Person, Ticket
+from store.outbox import buffered
 from store.roster import duties, load_grid_paths, people_by_ids
 from store.sla import ClockMark
 
@@ -172,7 +173,7 @@ class _Sweep:
                  .with_for_update(skip_locked=True, of=Ticket))
         ids: list[int] = []
         try:
-            with self.factory() as session, session.begin():
+            with self.factory() as session, session.begin(), buffered(session):
                 tickets = list(session.scalars(query))
                 if not tickets:
                     return None
@@ -198,7 +199,7 @@ class _Sweep:
         for ticket_id in ids:
             done = SweepReport()
             try:
-                with self.factory() as session, session.begin():
+                with self.factory() as session, session.begin(), buffered(session):
                     ticket = session.scalar(
                         select(Ticket).where(Ticket.id == ticket_id, condition)
                         .with_for_update(skip_locked=True, of=Ticket))

@@ -80,7 +80,7 @@ def insert_skipping_taken(
     """``INSERT … ON CONFLICT (key) DO NOTHING RETURNING …`` for ``dialect`` (built once).
 
     The idempotent insert of the inbox and the outbox: a row whose unique ``key`` is taken is
-    skipped, not an error, and returns nothing.
+    skipped, not an error, and returns nothing (no ``returning``: an ``executemany`` of rows).
     """
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -88,4 +88,5 @@ def insert_skipping_taken(
         from sqlalchemy.dialects.sqlite import insert
     else:  # pragma: no cover - GridBot supports SQLite and PostgreSQL
         raise NotImplementedError(f"no idempotent insert for {dialect}")
-    return insert(model).on_conflict_do_nothing(index_elements=[key]).returning(*returning)
+    statement = insert(model).on_conflict_do_nothing(index_elements=[key])
+    return statement.returning(*returning) if returning else statement
