@@ -11,7 +11,7 @@ sweep turn an ``Outcome`` into messages. It flushes but never commits (the calle
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -106,13 +106,45 @@ def _plain(value: Any) -> Any:
     return str(value) if isinstance(value, StrEnum) else value
 
 
+@dataclass(frozen=True)
+class KnownDuties:
+    """The duties of some grids, read once for many tickets (a sweep's batch): ``codes`` are
+    the grids read, ``by_grid`` those of them with someone on duty."""
+
+    codes: frozenset[str]
+    by_grid: dict[str, dict[str, list[int]]]
+
+    @classmethod
+    def read(cls, session: Session, codes: Iterable[str]) -> KnownDuties:
+        wanted = frozenset(codes)
+        return cls(wanted, duties(session, wanted) if wanted else {})
+
+    def covers(self, path: Sequence[str]) -> bool:
+        return all(code in self.codes for code in path)
+
+    def along(self, path: Sequence[str]) -> dict[str, dict[str, list[int]]]:
+        return {code: self.by_grid[code] for code in path if code in self.by_grid}
+
+    def person_ids(self) -> set[int]:
+        return {pid for roles in self.by_grid.values() for ids in roles.values() for pid in ids}
+
+
 class Workflow:
     """Ticket transitions in one session, with the township's settings and clock."""
 
-    def __init__(self, session: Session, settings: Settings, clock: SlaClock) -> None:
+    def __init__(self, session: Session, settings: Settings, clock: SlaClock, *,
+                 known_duties: KnownDuties | None = None) -> None:
         self.session = session
         self.settings = settings
         self.clock = clock
+        self.known_duties = known_duties
+
+    def duties(self, path: Sequence[str]) -> dict[str, dict[str, list[int]]]:
+        """Who is on duty along ``path``: from ``known_duties`` when they cover it, else read."""
+        known = self.known_duties
+        if known is not None and known.covers(path):
+            return known.along(path)
+        return duties(self.session, path)
 
     # -- look-ups ------------------------------------------------------------------------------
 
@@ -125,7 +157,7 @@ class Workflow:
     def next_handler(self, ticket: Ticket) -> Handler | None:
         """The first staffed level above the ticket's, or None at the top of the ladder."""
         path = ladder_path(self.session, self.settings, ticket)
-        return escalation_target(ticket.level, path, duties(self.session, path))
+        return escalation_target(ticket.level, path, self.duties(path))
 
     def rating_due(self, ticket: Ticket) -> datetime | None:
         """When an unanswered rating request closes the ticket as 未评价."""

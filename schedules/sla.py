@@ -44,7 +44,7 @@ from cases.deadlines import SlaClock, Stage
 from cases.ladder import Level, handler_for
 from cases.model import Action, Actor, Status
 from cases.next_due import next_due
-from cases.service import Workflow, active_stage, ladder_path
+from cases.service import KnownDuties, Workflow, active_stage, ladder_path
 from notify import Messenger
 from notify.ticket_events import Announcer
 from notify.tickets import format_deadline
@@ -53,7 +53,7 @@ from services.container import Services
 from store.clock import utcnow
 from store.models import Person, Ticket
 from store.outbox import buffered
-from store.roster import duties, load_grid_paths, people_by_ids
+from store.roster import load_grid_paths, people_by_ids
 from store.sla import ClockMark
 
 if TYPE_CHECKING:
@@ -238,9 +238,13 @@ class _TicketSweep:
         self.now = now
         self.report = report
         self.clock = SlaClock(services.settings.sla, services.calendar)
-        self.workflow = Workflow(session, services.settings, self.clock)
-        # kept for the batch: its ladder paths are walked without reading a grid at a time
+        # kept for the batch: its ladder paths are walked without reading a grid at a time, and
+        # who is on duty along them is read once (with those people), not once per escalation
         self.grids = load_grid_paths(session, (t.grid_id for t in tickets))
+        self.duties = KnownDuties.read(session, (g.code for g in self.grids))
+        self.staff = people_by_ids(session, self.duties.person_ids())
+        self.workflow = Workflow(session, services.settings, self.clock,
+                                 known_duties=self.duties)
         self.new_marks: list[dict[str, Any]] = []
         self.next_due: list[dict[str, Any]] = []
         self.marks: set[_MarkKey] = {
@@ -366,7 +370,7 @@ class _TicketSweep:
             return [ticket.assignee]
         path = ladder_path(self.session, self.services.settings, ticket)
         level = Level(ticket.level) if ticket.level else Level.CENTER
-        on_path = duties(self.session, path)
+        on_path = self.workflow.duties(path)
         found = handler_for(level, path, on_path) or handler_for(Level.CENTER, path, on_path)
         return people_by_ids(self.session, found.person_ids) if found else []
 
