@@ -16,11 +16,24 @@ Several workers (threads or processes) may run against one database. One round (
 3. **Send** each claimed row outside any transaction, then record the outcome at once in its own
    short transaction, conditional on still holding the lease.
 
-Delivery is at-least-once at the HTTP layer: a process killed after WeCom accepted a message but
-before step 3's commit leaves the row pending, and another worker re-sends it when the lease runs
-out. The window is one HTTP round trip plus one tiny UPDATE; it cannot be closed because WeCom
-offers no idempotency key on message/send. Everything else is exactly-once: a row is sent only by
-the worker holding its lease, and marked sent only while that lease holds.
+Repeats after a crash. A process killed after WeCom accepted a message but before step 3's
+commit leaves the row pending, and another worker sends it again when the lease runs out. Two
+things keep that from reaching people twice:
+
+* **The outcome is recorded through a database blip**: a failed write of the outcome (connection
+  lost, database locked) is retried with back-off (``DeliveryPolicy.record_retry_*``, each retry
+  logged) before the worker gives up and ends its round.
+* **WeCom drops the repeat of an app message**: at its first claim an ``app`` row is given
+  ``enable_duplicate_check: 1`` and ``duplicate_check_interval`` (``duplicate_check_seconds``)
+  in its payload, durably, so every attempt sends the same request JSON and WeCom does not show a
+  repeat within the interval. A row whose content went to the same recipients lately (a second
+  identical message meant to be seen twice, e.g. the same help text asked for again) gets
+  ``enable_duplicate_check: 0`` instead, so the check never swallows a message on purpose.
+
+What stays at-least-once: group robots (``webhook``), ``appchat``, ``response_url`` and card
+updates have no such check, and an app message re-sent after its interval. Their window is one
+HTTP round trip plus the outcome's UPDATE (and its retries). Everything else is exactly-once: a
+row is sent only by the worker holding its lease, and marked sent only while that lease holds.
 
 Failures: retryable ones (45009/45033, -1, HTTP 5xx, timeouts) back off exponentially with
 jitter; a WeCom outage (HTTP 5xx, timeouts, -1) also ends the batch, releasing the rest untouched.
@@ -34,11 +47,13 @@ the next one (their grid group after an ``invaliduser``), or reports that nothin
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
 import socket
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -46,6 +61,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, text, update
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from notify.residents import after_delivery
@@ -61,6 +77,19 @@ from wecom.sender import DeliveryResult, Sender
 log = logging.getLogger(__name__)
 
 ALERT_KEY_PREFIX = "outbox-dead:"
+DUPLICATE_CHECK_FIELDS = ("enable_duplicate_check", "duplicate_check_interval")
+
+
+def _signature(target: str, msgtype: str, payload: dict[str, Any] | None) -> str:
+    """What WeCom's duplicate check compares, bar the check's own fields."""
+    content = {k: v for k, v in (payload or {}).items() if k not in DUPLICATE_CHECK_FIELDS}
+    return json.dumps([target, msgtype, content], sort_keys=True, ensure_ascii=False)
+
+
+def _transient(error: DBAPIError) -> bool:
+    """A database failure worth retrying: the connection went, the database was locked."""
+    return bool(error.connection_invalidated) or isinstance(
+        error, OperationalError | InterfaceError)
 
 
 @dataclass(frozen=True)
@@ -75,6 +104,11 @@ class DeliveryPolicy:
     lease_seconds: float | None = None  # None: 6 × the HTTP timeout + 30 s
     claim_factor: int = 4  # look at this many candidates per row wanted (some get deferred)
     window_margin: float = 1.0  # seconds added to WeCom's windows against clock skew
+    # Recording an outcome through a database blip: back-off from the first to the cap, for at
+    # most this long in all (then the round ends and the lease decides).
+    record_retry_first: float = 0.2
+    record_retry_cap: float = 5.0
+    record_retry_total: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -164,6 +198,7 @@ class OutboxWorker:
         # Time one row may need: the call, a token refresh and the retried call.
         self.row_budget = timedelta(seconds=3 * settings.timeout_seconds + 5)
         self.last_claimed = 0
+        self.sleep = time.sleep  # between retries of an outcome (tests replace it)
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -200,7 +235,7 @@ class OutboxWorker:
             if not self._hold_lease(row):
                 continue
             result = self.sender.deliver(row)
-            if self._record(row, result):
+            if self._record_through_blips(row, result):
                 delivered += 1
             if result.retryable and result.outage:
                 log.warning("WeCom unavailable (%s); pausing this batch", result.error)
@@ -245,6 +280,7 @@ class OutboxWorker:
                 query = query.with_for_update(skip_locked=True)
             candidates = list(session.scalars(query))
             windows = self._load_windows(session, candidates, now)
+            recent = self._recent_app_sends(session, candidates, now)
             claimed: list[Claimed] = []
             for row in candidates:
                 if len(claimed) >= limit:
@@ -262,6 +298,8 @@ class OutboxWorker:
                 row.last_attempt_at = now
                 if row.recipient_key is None:
                     row.recipient_key = outbox_recipient_key(row.channel, row.target)
+                if row.channel == "app":
+                    self._duplicate_check(row, recent)
                 claimed.append(
                     Claimed(
                         row.id,
@@ -314,6 +352,50 @@ class OutboxWorker:
                     windows.times[f"app:{user}"].append(at)
         return windows
 
+    # -- WeCom's duplicate check -------------------------------------------------------------
+
+    def _recent_app_sends(
+        self, session: Session, candidates: list[OutboxMessage], now: datetime
+    ) -> dict[str, set[int]]:
+        """Content signature → ids of app rows to the candidates' recipients attempted within
+        the duplicate check interval (only when some candidate still needs its decision)."""
+        interval = self.settings.duplicate_check_seconds
+        undecided = [r for r in candidates if r.channel == "app"
+                     and "enable_duplicate_check" not in (r.payload or {})]
+        if not interval or not undecided:
+            return {}
+        keys = sorted({outbox_recipient_key(r.channel, r.target) or "" for r in undecided})
+        since = now - timedelta(seconds=interval)
+        recent: dict[str, set[int]] = defaultdict(set)
+        for chunk in _chunks(keys):
+            rows = session.execute(
+                select(OutboxMessage.id, OutboxMessage.target, OutboxMessage.msgtype,
+                       OutboxMessage.payload).where(
+                    OutboxMessage.recipient_key.in_(chunk),
+                    OutboxMessage.channel == "app",
+                    OutboxMessage.last_attempt_at >= since,
+                )
+            )
+            for row_id, target, msgtype, payload in rows:
+                recent[_signature(target, msgtype, payload)].add(row_id)
+        return recent
+
+    def _duplicate_check(self, row: OutboxMessage, recent: dict[str, set[int]]) -> None:
+        """Decide once, at the row's first claim, whether its sends ask WeCom to drop repeats;
+        the decision is in its payload, so every attempt sends the same request."""
+        interval = self.settings.duplicate_check_seconds
+        payload = dict(row.payload or {})
+        if not interval or "enable_duplicate_check" in payload:
+            return
+        twins = recent.setdefault(_signature(row.target, row.msgtype, payload), set())
+        if twins - {row.id}:
+            # the same content went to them lately: WeCom could take this one for a repeat
+            payload["enable_duplicate_check"] = 0
+        else:
+            payload.update(enable_duplicate_check=1, duplicate_check_interval=interval)
+        twins.add(row.id)
+        row.payload = payload
+
     # -- leases -----------------------------------------------------------------------------
 
     def _mine(self, row_id: int) -> Any:
@@ -360,6 +442,31 @@ class OutboxWorker:
         delay = min(p.backoff_cap, p.backoff_base * 2 ** max(0, attempts - 1))
         delay *= 1 + self.rng.uniform(-p.jitter, p.jitter)
         return max(delay, hint or 0.0)
+
+    def _record_through_blips(self, row: Claimed, result: DeliveryResult) -> bool:
+        """``_record``, retried with back-off while the database fails transiently; after
+        ``record_retry_total`` seconds the error is raised (the round ends, the lease decides)."""
+        p = self.policy
+        delay, waited, tries = p.record_retry_first, 0.0, 1
+        while True:
+            try:
+                done = self._record(row, result)
+            except DBAPIError as error:
+                if not _transient(error) or waited + delay > p.record_retry_total:
+                    log.error("outbox %s: could not record %s after %d tries (%s); the lease "
+                              "decides", row.id, "sent" if result.ok else "the outcome", tries,
+                              type(error).__name__)
+                    raise
+                log.warning("outbox %s: recording the outcome failed (%s: %s); retry %d in "
+                            "%.1f s", row.id, type(error).__name__, error.orig, tries, delay)
+                self.sleep(delay)
+                waited += delay
+                delay = min(delay * 2, p.record_retry_cap)
+                tries += 1
+                continue
+            if tries > 1:
+                log.info("outbox %s: outcome recorded at try %d", row.id, tries)
+            return done
 
     def _record(self, row: Claimed, result: DeliveryResult) -> bool:
         """Write the outcome, if we still hold the lease; True when the row is now sent."""

@@ -133,6 +133,7 @@ def _wecom(wecom: WeComSection) -> WeComSettings:
         encoding_aes_key=wecom.encoding_aes_key,
         api_base=wecom.api_base,
         timeout_seconds=wecom.timeout_seconds,
+        duplicate_check_seconds=wecom.duplicate_check_seconds,
         member_per_minute=limits.member_per_minute,
         member_per_hour=limits.member_per_hour,
         robot_per_minute=limits.robot_per_minute,

@@ -23,6 +23,8 @@ class WeComSettings:
     encoding_aes_key: str
     api_base: str = "https://qyapi.weixin.qq.com"
     timeout_seconds: float = 5.0
+    # message/send's duplicate_check_interval (0: no enable_duplicate_check), see schedules.delivery
+    duplicate_check_seconds: int = 1800
     # WeCom's limits, which the sender respects instead of having messages dropped silently.
     member_per_minute: int = 30
     member_per_hour: int = 1000

@@ -107,6 +107,10 @@ class WeComSection(Section):
     """`demo` points this at the built-in simulator."""
     timeout_seconds: Annotated[Number, Field(ge=0.1)] = 5.0
     """the timeout of every HTTP call to WeCom."""
+    duplicate_check_seconds: Annotated[int, Field(ge=0, le=14400)] = 1800
+    """app messages ask WeCom to drop a repeat of the same request within this many seconds
+    (message/send's enable_duplicate_check; WeCom allows up to 4 hours): a message re-sent after
+    a crash is not shown twice. 0: no such check."""
     limits: WeComLimits = WeComLimits()
 
     @field_validator("api_base")

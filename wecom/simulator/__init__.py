@@ -17,7 +17,7 @@ from wecom.simulator.payloads import (
     template_card_click,
     to_xml,
 )
-from wecom.simulator.state import Call, Delivered, Dropped, SimulatorState
+from wecom.simulator.state import Call, Delivered, Dropped, Repeated, SimulatorState
 
 __all__ = [
     "Attempt",
@@ -26,6 +26,7 @@ __all__ = [
     "CallbackDelivery",
     "Delivered",
     "Dropped",
+    "Repeated",
     "SimulatorState",
     "UrlCheck",
     "aibot_text",

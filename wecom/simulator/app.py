@@ -21,7 +21,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from wecom.simulator import errors as E
 from wecom.simulator.cards import INTERACTIVE_CARDS
-from wecom.simulator.state import Call, Delivered, Dropped, SimulatorState
+from wecom.simulator.state import Call, Delivered, Dropped, Repeated, SimulatorState
 
 APP_MSGTYPES = {
     "text", "image", "voice", "video", "file", "textcard", "news", "mpnews", "markdown",
@@ -209,8 +209,13 @@ def create_simulator_app(state: SimulatorState) -> Flask:
             if state.all_invalid_errcode:
                 raise _Answer(state.all_invalid_errcode, extra=extra)
             return {"errcode": 0, "errmsg": "ok", **extra, "msgid": state.next_msgid()}
-        msgid = state.next_msgid()
         now = time.time()
+        earlier = state.earlier_send(agent_id, body, now)
+        if earlier is not None:  # accepted, not shown again
+            state.record_repeat(Repeated(body, now, earlier))
+            return {"errcode": 0, "errmsg": "ok", **extra, "msgid": earlier}
+        msgid = state.next_msgid()
+        state.remember_send(agent_id, body, now, msgid)
         card = body.get("template_card") if msgtype == "template_card" else None
         for userid in valid:
             reason = state.admit_member(userid, now)

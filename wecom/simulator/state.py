@@ -2,13 +2,15 @@
 
 Tests and the demo hold a :class:`SimulatorState`, hand it to ``create_simulator_app`` and then
 read what WeCom "delivered" (``messages_for``, ``messages_for_chat`` …), what it silently dropped
-over the per-member limits (``dropped``: tests assert it stays empty) and every call it answered
-(``calls``); ``cards`` shows each member's interactive cards as they look after updates.
+over the per-member limits (``dropped``: tests assert it stays empty), which repeated
+``message/send`` requests its duplicate check kept from being shown again (``repeated``) and every
+call it answered (``calls``); ``cards`` shows each member's interactive cards as they look after updates.
 Time is ``time.time()``, so time-machine moves token expiry, outages and rate windows.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 import time
@@ -19,6 +21,15 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from wecom.simulator.cards import CardBoard
+
+DUPLICATE_CHECK_DEFAULT = 1800  # seconds: message/send's duplicate_check_interval default
+DUPLICATE_CHECK_MAX = 4 * 3600  # "最大不超过4小时"
+
+
+def _request_key(agent_id: int, body: dict[str, Any]) -> str:
+    """The same request, whatever the order of its JSON keys."""
+    return f"{agent_id}:" + json.dumps(body, sort_keys=True, ensure_ascii=False,
+                                       separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,17 @@ class Dropped:
     reason: str  # member_per_minute|member_per_hour
     at: float
     body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Repeated:
+    """A ``message/send`` WeCom answered (errcode 0) but did not deliver: the same request (the
+    same JSON: content, recipients, app) with ``enable_duplicate_check`` came within its
+    ``duplicate_check_interval`` of the first."""
+
+    body: dict[str, Any]
+    at: float
+    msgid: str  # the first request's
 
 
 @dataclass(frozen=True)
@@ -153,6 +175,8 @@ class SimulatorState:
     )
     _disabled_robots: set[str] = field(default_factory=set, repr=False)
     _response_codes: dict[str, _ResponseCode] = field(default_factory=dict, repr=False)
+    _sent_requests: dict[str, tuple[float, str]] = field(default_factory=dict, repr=False)
+    _repeated: list[Repeated] = field(default_factory=list, repr=False)
     _msg_seq: int = field(default=0, repr=False)
 
     def __post_init__(self) -> None:
@@ -313,6 +337,44 @@ class SimulatorState:
             times.append(now)
             return True
 
+    # -- message/send's duplicate check ----------------------------------------------------
+
+    def earlier_send(self, agent_id: int, body: dict[str, Any], now: float) -> str | None:
+        """The msgid of the same request sent within its duplicate check interval, when the
+        request asks for the check (``enable_duplicate_check`` 1); None: deliver it.
+
+        WeCom's documentation: with ``"enable_duplicate_check": 1`` a message with the same
+        content (the request JSON) is not received again within ``duplicate_check_interval``
+        seconds (default 1800, at most 4 hours). The interval is counted from the first send.
+        """
+        if str(body.get("enable_duplicate_check", 0)) != "1":
+            return None
+        try:
+            interval = int(body.get("duplicate_check_interval") or DUPLICATE_CHECK_DEFAULT)
+        except (TypeError, ValueError):
+            interval = DUPLICATE_CHECK_DEFAULT
+        interval = max(0, min(interval, DUPLICATE_CHECK_MAX))
+        with self.lock:
+            earlier = self._sent_requests.get(_request_key(agent_id, body))
+            if earlier is not None and now - earlier[0] < interval:
+                return earlier[1]
+            return None
+
+    def remember_send(self, agent_id: int, body: dict[str, Any], now: float, msgid: str) -> None:
+        """A message/send was accepted: a repeat of it may be checked against it."""
+        with self.lock:
+            self._sent_requests[_request_key(agent_id, body)] = (now, msgid)
+
+    def record_repeat(self, item: Repeated) -> None:
+        with self.lock:
+            self._repeated.append(item)
+
+    @property
+    def repeated(self) -> list[Repeated]:
+        """Sends answered ok but not delivered again (the duplicate check)."""
+        with self.lock:
+            return list(self._repeated)
+
     # -- smart-bot reply URLs ---------------------------------------------------------------
 
     def new_response_url(
@@ -428,3 +490,4 @@ class SimulatorState:
             self._delivered.clear()
             self._dropped.clear()
             self._calls.clear()
+            self._repeated.clear()
