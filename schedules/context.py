@@ -47,6 +47,12 @@ class JobContext:
                 self.worker = build_worker(self.runtime)
             return self.worker
 
+    def stop_delivery(self) -> None:
+        """Have the delivery job stop between two rows (the scheduler is stopping)."""
+        with self.lock:
+            if self.worker is not None:
+                self.worker.stopping.set()
+
 
 def context_key(database_url: str) -> str:
     """The same key for every scheduler on one database, across restarts."""

@@ -32,8 +32,10 @@ things keep that from reaching people twice:
 
 What stays at-least-once: group robots (``webhook``), ``appchat``, ``response_url`` and card
 updates have no such check, and an app message re-sent after its interval. Their window is one
-HTTP round trip plus the outcome's UPDATE (and its retries). Everything else is exactly-once: a
-row is sent only by the worker holding its lease, and marked sent only while that lease holds.
+HTTP round trip plus the outcome's UPDATE (and its retries). A worker asked to stop
+(``stopping``: SIGTERM, a scheduler stepping down) stops between rows and gives the rest back, so
+a restart does not open that window. Everything else is exactly-once: a row is sent only by the
+worker holding its lease, and marked sent only while that lease holds.
 
 Failures: retryable ones (45009/45033, -1, HTTP 5xx, timeouts) back off exponentially with
 jitter; a WeCom outage (HTTP 5xx, timeouts, -1) also ends the batch, releasing the rest untouched.
@@ -199,6 +201,8 @@ class OutboxWorker:
         self.row_budget = timedelta(seconds=3 * settings.timeout_seconds + 5)
         self.last_claimed = 0
         self.sleep = time.sleep  # between retries of an outcome (tests replace it)
+        # Set to stop between rows: a stopping process never dies between a send and its record
+        self.stopping = threading.Event()
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -209,7 +213,9 @@ class OutboxWorker:
         idle_seconds: float = 1.0,
         limit: int = 50,
     ) -> None:
-        """Deliver until ``stop_event`` is set; sleep ``idle_seconds`` when idle unless woken."""
+        """Deliver until ``stop_event`` is set (checked between rows, so a stop waits for one
+        send at most); sleep ``idle_seconds`` when idle unless woken."""
+        self.stopping = stop_event
         log.info("outbox worker %s started", self.worker_id)
         while not stop_event.is_set():
             try:
@@ -232,6 +238,12 @@ class OutboxWorker:
         self.last_claimed = len(claimed)
         delivered = 0
         for index, row in enumerate(claimed):
+            if self.stopping.is_set():
+                log.info("outbox worker %s stopping: %d claimed rows given back",
+                         self.worker_id, len(claimed) - index)
+                self._release(claimed[index:])
+                self.last_claimed = 0
+                break
             if not self._hold_lease(row):
                 continue
             result = self.sender.deliver(row)

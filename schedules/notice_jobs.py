@@ -34,7 +34,7 @@ def deliver_outbox(ctx: JobContext, budget: float = DELIVERY_BUDGET_SECONDS) -> 
     worker = ctx.outbox_worker()
     started = time.monotonic()
     total = 0
-    while time.monotonic() - started < budget:
+    while time.monotonic() - started < budget and not worker.stopping.is_set():
         total += worker.run_once(200)
         if not worker.last_claimed:
             break

@@ -173,6 +173,7 @@ class SchedulerService:
                     break
         finally:
             self.leading.clear()
+            context.stop_delivery()  # the running delivery job ends after its current row
             scheduler.shutdown(wait=True)
             CONTEXTS.unregister(self.key, context)
             self.scheduler = None

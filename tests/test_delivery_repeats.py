@@ -244,3 +244,25 @@ def test_simulator_duplicate_check_defaults_to_half_an_hour_and_caps_at_four_hou
         _send(base, token, capped)
     assert len(state.messages_for("a")) == 2 and len(state.messages_for("b")) == 2
     assert len(state.repeated) == 2
+
+
+def test_a_stopping_worker_stops_between_rows_and_gives_the_rest_back(outbox_db, sim,
+                                                                       wecom_settings):
+    state, _ = sim
+    add_rows(outbox_db.factory, 5, target=lambda i: f"user{i}")
+    w = worker(outbox_db.factory, wecom_settings, "w1")
+    deliver = w.sender.deliver
+
+    def deliver_then_sigterm(row):  # noqa: ANN001
+        result = deliver(row)
+        if len(state.calls_to("message/send")) == 2:
+            w.stopping.set()  # SIGTERM arrives while the second row is being sent
+        return result
+
+    w.sender.deliver = deliver_then_sigterm
+    assert w.run_once(10) == 2
+    rows = outbox_db.rows()
+    assert [r.status for r in rows] == ["sent"] * 2 + ["pending"] * 3
+    assert all(r.locked_by is None for r in rows[2:])  # given back: due for the next worker
+    assert worker(outbox_db.factory, wecom_settings, "w2").run_once(10) == 3
+    assert [len(state.messages_for(f"user{i}")) for i in range(5)] == [1] * 5
