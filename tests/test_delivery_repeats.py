@@ -266,3 +266,22 @@ def test_a_stopping_worker_stops_between_rows_and_gives_the_rest_back(outbox_db,
     assert all(r.locked_by is None for r in rows[2:])  # given back: due for the next worker
     assert worker(outbox_db.factory, wecom_settings, "w2").run_once(10) == 3
     assert [len(state.messages_for(f"user{i}")) for i in range(5)] == [1] * 5
+
+
+def test_a_send_that_timed_out_after_wecom_delivered_is_not_shown_twice(outbox_db, sim,
+                                                                         wecom_settings):
+    state, _ = sim
+    settings = replace(wecom_settings, timeout_seconds=0.5)
+    add_rows(outbox_db.factory, 1)
+    with time_machine.travel(time.time(), tick=True) as clock:
+        w = worker(outbox_db.factory, settings, "w1")
+        assert w.sender.client.access_token  # the token first, while answers are quick
+        state.answer_delay = 1.5  # WeCom delivers, its answer is lost on the way back
+        assert w.run_once(10) == 0
+        (row,) = outbox_db.rows()
+        assert row.status == "pending" and "timeout" in (row.last_error or "")
+        state.answer_delay = 0
+        clock.shift(w.backoff(1, None) * 1.3)  # past the jittered back-off
+        assert w.run_once(10) == 1
+    assert len(state.calls_to("message/send")) == 2
+    assert len(state.messages_for("zhangsan")) == 1 and len(state.repeated) == 1

@@ -154,6 +154,8 @@ def create_simulator_app(state: SimulatorState) -> Flask:
         except _Answer as stop:
             answer = {**E.error_body(stop.errcode, ip(), stop.detail), **stop.extra}
         record(200, int(answer.get("errcode", 0)), raw)
+        if state.answer_delay:
+            time.sleep(state.answer_delay)
         return jsonify(answer)
 
     def token_agent() -> int:

@@ -156,6 +156,9 @@ class SimulatorState:
     all_invalid_errcode: int = 0  # 81013: refuse a send in which no recipient is valid
     response_url_single_use: bool = True
     hang_seconds: float = 10.0  # how long an outage in "hang" mode keeps a request waiting
+    # seconds each answer is held after the work is done (a slow way back: the sender may time
+    # out although WeCom delivered)
+    answer_delay: float = 0.0
     cards: CardBoard = field(default_factory=CardBoard)  # interactive cards and their codes
 
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
