@@ -11,7 +11,7 @@ sweep turn an ``Outcome`` into messages. It flushes but never commits (the calle
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -133,11 +133,16 @@ class Workflow:
     """Ticket transitions in one session, with the township's settings and clock."""
 
     def __init__(self, session: Session, settings: Settings, clock: SlaClock, *,
-                 known_duties: KnownDuties | None = None) -> None:
+                 known_duties: KnownDuties | None = None,
+                 event_ids: Callable[[], int] | None = None) -> None:
+        """``known_duties``: duties read once for many tickets. ``event_ids``: ids for new trail
+        rows handed out by the caller, who then flushes them with its batch (without it each
+        transition is flushed at once, to learn its event's id)."""
         self.session = session
         self.settings = settings
         self.clock = clock
         self.known_duties = known_duties
+        self.event_ids = event_ids
 
     def duties(self, path: Sequence[str]) -> dict[str, dict[str, list[int]]]:
         """Who is on duty along ``path``: from ``known_duties`` when they cover it, else read."""
@@ -298,8 +303,12 @@ class Workflow:
             data={k: _plain(v) for k, v in event.data.items()},
             created_at=now,
         )
-        self.session.add(row)
-        self.session.flush()
+        if self.event_ids is not None:
+            row.id = self.event_ids()
+            self.session.add(row)
+        else:
+            self.session.add(row)
+            self.session.flush()
         # the changes set foreign keys; their objects load again when next read — from the
         # session's identity map, without a query, when the person or grid is already there
         self.session.expire(ticket, ["assignee", "grid"])
