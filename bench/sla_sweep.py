@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 from seeding import PG_DEFAULT, ROOT, analyze, bench_engine, bulk_insert, township
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, event, func, select, text
 
 from cases.deadlines import SlaClock
 from cases.next_due import next_due
@@ -116,10 +116,27 @@ def seed(engine: Engine, clocks: Clocks, town: Any, start: int, count: int, now:
 
 
 def timed(engine: Engine, services: Services, now: datetime) -> tuple[float, SweepReport]:
+    took, report, _ = counted(engine, services, now)
+    return took, report
+
+
+def counted(engine: Engine, services: Services,
+            now: datetime) -> tuple[float, SweepReport, int]:
+    """One sweep: seconds, what it did, and how many SQL statements it sent."""
     factory = make_session_factory(engine)
-    began = time.perf_counter()
-    report = sweep(factory, services, now)
-    return time.perf_counter() - began, report
+    statements = 0
+
+    def count(*_: Any) -> None:
+        nonlocal statements
+        statements += 1
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        began = time.perf_counter()
+        report = sweep(factory, services, now)
+        return time.perf_counter() - began, report, statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
 
 
 def bench(url: str, sizes: list[int], services: Services) -> None:
@@ -143,8 +160,9 @@ def bench(url: str, sizes: list[int], services: Services) -> None:
             seed(engine, clocks, town, next_id + 800, 200, now, "escalate")
             next_id += 1000
             seeded += 1000
-            took, report = timed(engine, services, now)
-            print(f"[{name}] {size:,} open, 1,000 due: sweep {took:.2f} s -> {report.as_dict()}")
+            took, report, statements = counted(engine, services, now)
+            print(f"[{name}] {size:,} open, 1,000 due: sweep {took:.2f} s, {statements} SQL "
+                  f"statements -> {report.as_dict()}")
             again = timed(engine, services, now)[1]
             print(f"[{name}] the same sweep again: {again.as_dict()} (must be all zero)")
             with engine.connect() as connection:

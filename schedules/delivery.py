@@ -462,7 +462,7 @@ class OutboxWorker:
         delay, waited, tries = p.record_retry_first, 0.0, 1
         while True:
             try:
-                done = self._record(row, result)
+                done = self._record(row, result, retried=tries > 1)
             except DBAPIError as error:
                 if not _transient(error) or waited + delay > p.record_retry_total:
                     log.error("outbox %s: could not record %s after %d tries (%s); the lease "
@@ -480,7 +480,14 @@ class OutboxWorker:
                 log.info("outbox %s: outcome recorded at try %d", row.id, tries)
             return done
 
-    def _record(self, row: Claimed, result: DeliveryResult) -> bool:
+    @staticmethod
+    def _recorded_already(session: Session, row: Claimed, values: dict[str, Any]) -> bool:
+        """The outcome is there (a commit that went through although its answer was lost)."""
+        stored = session.get(OutboxMessage, row.id)
+        return stored is not None and stored.attempts == values["attempts"] and (
+            stored.status == values.get("status", "pending")) and stored.locked_by is None
+
+    def _record(self, row: Claimed, result: DeliveryResult, retried: bool = False) -> bool:
         """Write the outcome, if we still hold the lease; True when the row is now sent."""
         now = utcnow()
         attempts = row.attempts + 1
@@ -510,6 +517,9 @@ class OutboxWorker:
                 update(OutboxMessage).where(*self._mine(row.id)).values(**values)
             ).rowcount
             if not done:
+                if retried and self._recorded_already(session, row, values):
+                    log.info("outbox %s: the try that failed had recorded it", row.id)
+                    return bool(result.ok)
                 log.warning("outbox %s: lease lost before recording %s", row.id, result)
                 return False
             if dead:

@@ -285,3 +285,36 @@ def test_a_send_that_timed_out_after_wecom_delivered_is_not_shown_twice(outbox_d
         assert w.run_once(10) == 1
     assert len(state.calls_to("message/send")) == 2
     assert len(state.messages_for("zhangsan")) == 1 and len(state.repeated) == 1
+
+
+def test_a_record_whose_commit_answer_was_lost_is_not_taken_for_a_lost_lease(
+        outbox_db, sim, wecom_settings, caplog):
+    state, _ = sim
+    add_rows(outbox_db.factory, 1)
+    engine = outbox_db.make_engine()
+    from sqlalchemy.exc import OperationalError
+
+    from store.db import make_session_factory
+
+    factory = make_session_factory(engine)
+    marked: list[bool] = []
+
+    def before(conn, cursor, statement, params, context, executemany):  # noqa: ANN001
+        if statement.startswith("UPDATE outbox") and "sent_at" in statement:
+            marked.append(True)
+
+    def after_commit(session):  # noqa: ANN001
+        if len(marked) == 1:  # the first mark committed; its answer "never came back"
+            marked.append(False)
+            raise OperationalError("COMMIT", {}, ConnectionResetError("connection reset"))
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(factory, "after_commit", after_commit)
+    w = worker(factory, wecom_settings, "w1")
+    with caplog.at_level(logging.INFO, "schedules.delivery"):
+        assert w.run_once(10) == 1  # counted as sent, not as a lost lease
+    assert any("the try that failed had recorded it" in r.getMessage() for r in caplog.records)
+    assert not any("lease lost" in r.getMessage() for r in caplog.records)
+    (row,) = outbox_db.rows()
+    assert row.status == "sent" and row.attempts == 1
+    assert len(state.messages_for("zhangsan")) == 1
