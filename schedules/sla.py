@@ -32,16 +32,17 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Select, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from cases.deadlines import SlaClock, Stage
+from cases.deadlines import DEFAULT_MORNING, SlaClock, Stage
 from cases.ladder import Level, handler_for
 from cases.model import Action, Actor, Status
 from cases.next_due import next_due
@@ -220,6 +221,25 @@ class _Sweep:
 
 
 @dataclass(frozen=True)
+class _BatchClock(SlaClock):
+    """The SLA clock of one batch: a stage's reminder points are computed once, though both
+    the due check and the next due time ask for them."""
+
+    points: dict[tuple[Any, ...], list[datetime]] = field(default_factory=dict, compare=False)
+
+    def reminder_times(self, start: datetime, due: datetime,
+                       fractions: Iterable[float] | None = None,
+                       last_working_day: bool | None = None,
+                       morning: time = DEFAULT_MORNING) -> list[datetime]:
+        key = (start, due, None if fractions is None else tuple(fractions), last_working_day,
+               morning)
+        if key not in self.points:
+            self.points[key] = super().reminder_times(
+                start, due, key[2], last_working_day, morning)
+        return list(self.points[key])
+
+
+@dataclass(frozen=True)
 class _Key:
     """Where a batch ended: the next batch starts after it."""
 
@@ -239,7 +259,7 @@ class _TicketSweep:
         self.services = services
         self.now = now
         self.report = report
-        self.clock = SlaClock(services.settings.sla, services.calendar)
+        self.clock = _BatchClock(services.settings.sla, services.calendar)
         # kept for the batch: its ladder paths are walked without reading a grid at a time, and
         # who is on duty along them is read once (with those people), not once per escalation
         self.grids = load_grid_paths(session, (t.grid_id for t in tickets))
