@@ -26,6 +26,13 @@ writer, a unique mark) it rolls back whole and its tickets are tried again one t
 re-read under the same condition: one the other sweep handled is no longer due and is skipped.
 A restart re-reads the marks and the due times from the database, so nothing is repeated and
 nothing is lost.
+
+Cost: a batch is one transaction with a fixed number of statements, whatever it does — its
+tickets, their grids and the duties along their ladders with those people, their marks; then the
+marks, the next due times and the outbox rows (``store.outbox.buffered``) each written by one
+statement. On PostgreSQL escalations add no round trips of their own: their trail rows take ids
+from the sequence (``store.db.IdBlocks``) and the batch's transitions are flushed together at its
+end. ``bench/sla_sweep.py`` measures it (1,000 due tickets: about 70 statements).
 """
 
 from __future__ import annotations
