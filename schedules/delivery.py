@@ -548,13 +548,20 @@ class OutboxWorker:
 
 
 def revive_dead(session_factory: sessionmaker[Session], ids: Sequence[int]) -> int:
-    """Put dead (or failed) rows back in the queue, due now, attempts reset; returns the count."""
+    """Put dead (or failed) rows back in the queue, due now, attempts reset; returns the count.
+
+    Sent again on purpose, an app row no longer asks WeCom's duplicate check: an earlier try
+    WeCom accepted must not make it drop this one."""
     with session_factory() as session, session.begin():
-        return session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(list(ids)), OutboxMessage.status.in_(("dead", "failed")))
-            .values(status="pending", attempts=0, next_attempt_at=utcnow(), last_error=None)
-        ).rowcount
+        rows = session.scalars(select(OutboxMessage).where(
+            OutboxMessage.id.in_(list(ids)), OutboxMessage.status.in_(("dead", "failed")))).all()
+        for row in rows:
+            row.status, row.attempts, row.last_error = "pending", 0, None
+            row.next_attempt_at = utcnow()
+            if "enable_duplicate_check" in (row.payload or {}):
+                kept = {k: v for k, v in row.payload.items() if k not in DUPLICATE_CHECK_FIELDS}
+                row.payload = {**kept, "enable_duplicate_check": 0}
+        return len(rows)
 
 
 def worker_id() -> str:

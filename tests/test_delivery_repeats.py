@@ -318,3 +318,23 @@ def test_a_record_whose_commit_answer_was_lost_is_not_taken_for_a_lost_lease(
     (row,) = outbox_db.rows()
     assert row.status == "sent" and row.attempts == 1
     assert len(state.messages_for("zhangsan")) == 1
+
+
+def test_a_revived_row_is_sent_again_without_the_check(outbox_db, sim, wecom_settings):
+    from schedules.delivery import revive_dead
+
+    state, _ = sim
+    state.known_users = {"zhangsan"}
+    (row_id,) = add_rows(outbox_db.factory, 1, target="lisi")  # not in the corp yet
+    w = worker(outbox_db.factory, wecom_settings, "w1")
+    w.run_once(10)
+    (row,) = outbox_db.rows()
+    assert row.status == "failed" and row.payload["enable_duplicate_check"] == 1
+    state.add_users(["lisi"])  # the admin fixed the app's visible range
+    assert revive_dead(outbox_db.factory, [row_id]) == 1
+    (row,) = outbox_db.rows()
+    assert row.payload["enable_duplicate_check"] == 0
+    assert "duplicate_check_interval" not in row.payload
+    assert row.payload["text"] == {"content": "m message 0"}
+    assert w.run_once(10) == 1
+    assert len(state.messages_for("lisi")) == 1
