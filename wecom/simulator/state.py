@@ -350,7 +350,7 @@ class SimulatorState:
         content (the request JSON) is not received again within ``duplicate_check_interval``
         seconds (default 1800, at most 4 hours). The interval is counted from the first send.
         The documentation does not show the answer to a repeat; the simulator answers it like
-        the first (errcode 0, the first msgid), which is what senders report seeing.
+        the first (errcode 0, the first msgid) — an assumption; reports of repeats mention no error.
         """
         if str(body.get("enable_duplicate_check", 0)) != "1":
             return None
