@@ -38,9 +38,12 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     from schedules.scheduler import start_scheduler
 
     runtime = open_runtime(args)
+    if args.log_jobs:  # one line per run of every job, naming its slot (quiet by default)
+        logging.getLogger("apscheduler.executors").setLevel(logging.INFO)
     stop_event = _wait_for_signal()
     print("scheduler: waiting for the leader lock …", flush=True)
-    stop = start_scheduler(runtime, wait_for_lock=False)
+    stop = start_scheduler(runtime, wait_for_lock=False, poll_seconds=args.poll,
+                           lock_ttl=args.lock_ttl)
     try:
         stop_event.wait()
     finally:
@@ -186,6 +189,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register ``scheduler``, ``worker`` and ``notice`` on bot.py's sub-parsers."""
     scheduler = sub.add_parser("scheduler", help="run the one scheduler (notices, reminders, "
                                                  "delivery; waits while another one leads)")
+    scheduler.add_argument("--lock-ttl", type=float, default=None, metavar="SECONDS",
+                           help="how long the leader lock outlives a dead leader (default: 30 "
+                                "with Redis, the session's life with a PostgreSQL advisory "
+                                "lock, 30 with a lease row); a standby takes over within it "
+                                "plus --poll")
+    scheduler.add_argument("--poll", type=float, default=2.0, metavar="SECONDS",
+                           help="how often a standby tries the lock (default 2)")
+    scheduler.add_argument("--log-jobs", action="store_true",
+                           help="log every job run with its scheduled time (INFO)")
     scheduler.set_defaults(func=cmd_scheduler)
 
     worker = sub.add_parser("worker", help="deliver the outbox and route recorded messages "

@@ -115,14 +115,15 @@ class SchedulerService:
     """Waits for leadership, runs the scheduler while it leads, steps down when the lock is lost."""
 
     def __init__(self, runtime: JobRuntime, *, specs: Sequence[JobSpec] = JOBS,
-                 lock: LeaderLock | None = None, poll_seconds: float = 2.0) -> None:
+                 lock: LeaderLock | None = None, poll_seconds: float = 2.0,
+                 lock_ttl: float | None = None) -> None:
         self.runtime = runtime
         self.specs = tuple(specs)
         self.holder = lock.holder if lock is not None else holder_id()
         self.lock = lock or leader_lock(
             runtime.engine, runtime.session_factory, self.holder,
             redis_url=runtime.settings.redis_url, namespace=context_key(
-                runtime.settings.database_url))
+                runtime.settings.database_url), ttl=lock_ttl)
         self.key = context_key(runtime.settings.database_url)
         self.poll_seconds = poll_seconds
         self.stopping = threading.Event()
@@ -181,14 +182,17 @@ class SchedulerService:
 
 
 def start_scheduler(runtime: JobRuntime, wait_for_lock: bool, *, specs: Sequence[JobSpec] = JOBS,
-                    lock: LeaderLock | None = None,
-                    poll_seconds: float = 2.0) -> Callable[[], None]:
+                    lock: LeaderLock | None = None, poll_seconds: float = 2.0,
+                    lock_ttl: float | None = None) -> Callable[[], None]:
     """Run the scheduler in a background thread once it holds the leader lock; returns stop().
 
     ``wait_for_lock``: block the caller until this instance leads (``bot.py scheduler``), or
-    return at once and let the thread wait (``bot.py demo``).
+    return at once and let the thread wait (``bot.py demo``). ``lock_ttl``: how long a dead
+    leader keeps the lock (None: the lock's default); a standby takes over within
+    ``lock_ttl + poll_seconds`` of the leader's death.
     """
-    service = SchedulerService(runtime, specs=specs, lock=lock, poll_seconds=poll_seconds)
+    service = SchedulerService(runtime, specs=specs, lock=lock, poll_seconds=poll_seconds,
+                               lock_ttl=lock_ttl)
     service.start()
     if wait_for_lock:
         while not service.leading.wait(1.0):

@@ -3,7 +3,9 @@
 ``create_simulator_app(state)`` answers ``gettoken``, ``message/send``,
 ``message/update_template_card``, ``appchat/send``, ``webhook/send`` and the smart bot's
 ``aibot/response`` with WeCom's error codes and limits; ``run_simulator_in_thread`` serves it on
-a local port for tests. ``GET /_sim/deliveries`` lists what was delivered, ``GET /_sim/cards``
+a local port for tests. ``GET /_sim/deliveries`` lists what was delivered, ``GET /_sim/dropped``
+what was silently dropped over a member's limit, ``GET /_sim/calls`` every call answered (no
+secrets, no bodies), ``GET /_sim/cards``
 how each interactive card looks now (the demo's chat page can poll them) and
 ``GET /_sim/received`` what each person and group received.
 """
@@ -397,6 +399,17 @@ def create_simulator_app(state: SimulatorState) -> Flask:
                 "dropped": len(state.dropped),
             }
         )
+
+    @app.get("/_sim/calls")
+    def calls() -> Response:
+        return jsonify({"items": [{"method": c.method, "path": c.path, "params": c.params,
+                                   "status": c.status, "errcode": c.errcode, "at": c.at}
+                                  for c in state.calls]})
+
+    @app.get("/_sim/dropped")
+    def dropped() -> Response:
+        return jsonify({"items": [{"userid": d.userid, "msgtype": d.msgtype, "reason": d.reason,
+                                   "at": d.at, "body": d.body} for d in state.dropped]})
 
     @app.get("/_sim/cards")
     def cards() -> Response:
