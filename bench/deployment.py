@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import http.client
 import json
 import os
@@ -56,7 +57,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,7 @@ DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/deploy_test"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 CORPUS = [ROOT / "tests/data/grid_chat_dev.csv", ROOT / "tests/data/grid_chat_test.csv"]
 NOTICE_TITLE = "部署巡检通知"
+WEB_KILL, WORKER_KILL, SCHEDULER_KILL = 0.2, 0.4, 0.6  # when, as fractions of the load
 _MSGID = re.compile(r"dep-\d+-\d{5}")
 _JOB_RUN = re.compile(r'Running job "(?P<job>[^ "]+) .*" \(scheduled at (?P<slot>[^)]+)\)')
 
@@ -235,6 +237,7 @@ class Report:
     sender: str
     chat_id: str
     text: str
+    at: float  # seconds after the load starts
 
 
 def pick_texts(settings: Any, n: int, groups: int, seed: int) -> list[list[str]]:
@@ -287,6 +290,8 @@ class Kill:
     pid: int
     at: float  # time.time()
     restarted_at: float | None = None
+    back_after: float | None = None  # seconds from the kill until the new process served
+    held: tuple[int, int] = (0, 0)  # inbox and outbox rows leased to it when it died
 
 
 @dataclass
@@ -298,6 +303,7 @@ class Figures:
     unanswered: int = 0
     deliveries: int = 0  # HTTP deliveries of callbacks (WeCom's retries and doubles included)
     extra_copies: int = 0  # callbacks deliberately delivered twice
+    retries: int = 0  # WeCom's re-deliveries after no answer or a 5xx
     tickets: int = 0
     lost: int = 0
     doubled: int = 0
@@ -309,10 +315,12 @@ class Figures:
     card_repeats: int = 0
     repeats_outside_kill_windows: int = 0
     other_repeats: int = 0
+    acks_repeated: int = 0  # a reply URL refused as used: the resident's group copy went too
     wecom_refused: int = 0
     wecom_dropped: int = 0
     outbox_left: int = 0
     outbox_dead: int = 0
+    outbox_failed: int = 0  # refused for good (e.g. a smart-bot reply URL already used)
     takeover_seconds: float | None = None
     job_runs: dict[str, int] = field(default_factory=dict)
     job_slots_doubled: int = 0
@@ -373,6 +381,9 @@ class Deployment:
         import redis
 
         self.redis = redis.Redis.from_url(args.redis_url, socket_timeout=5)
+        from store.db import make_engine
+
+        self.engine = make_engine(database_url)
 
     # -- start and stop ----------------------------------------------------------------------
 
@@ -404,6 +415,7 @@ class Deployment:
         for proc in reversed(self.all):
             proc.stop()
         self.redis.close()
+        self.engine.dispose()
 
     def leader_pid(self) -> int | None:
         holder = self.redis.get(self.leader_key)
@@ -422,6 +434,10 @@ class Deployment:
     # -- the load ----------------------------------------------------------------------------
 
     def reports(self) -> list[Report]:
+        """The load: report i is due at ``i / rate`` s, from one of ``--residents`` residents
+        of its group; except a burst of ``--burst`` just before the web process and the
+        worker die, sent at once, half of it in pairs from residents writing for the first
+        time (two workers may then enrol the same new resident at the same moment)."""
         args = self.args
         n = int(args.rate * args.seconds)
         groups = [g for g in self.settings.groups if g.grid]
@@ -430,9 +446,21 @@ class Deployment:
         out = []
         for i in range(n):
             g = i % len(groups)
+            at = i / args.rate
             resident = f"res{run}g{g}r{(i // len(groups)) % args.residents}"
+            for fraction in (WEB_KILL, WORKER_KILL):
+                moment = fraction * args.seconds
+                k = int(round((at - moment) * args.rate))  # place in the burst
+                if 0 <= k < args.burst:
+                    at = moment - 0.05
+                    if (k // len(groups)) % 2 == 0:
+                        continue
+                    # with the report one group-round earlier: the same new resident
+                    resident = f"new{run}f{fraction}k{k - len(groups)}"
+                    out[i - len(groups)] = dataclasses.replace(out[i - len(groups)],
+                                                               sender=resident)
             out.append(Report(f"dep-{run}-{i:05d}", resident, groups[g].chat_id,
-                              texts[g][i // len(groups)]))
+                              texts[g][i // len(groups)], at))
         return out
 
     def drive(self, reports: list[Report], figures: Figures) -> list[Sent]:
@@ -467,36 +495,59 @@ class Deployment:
                 time.sleep(rng.uniform(0.0, 1.5))
                 sent[i].deliveries.append(c.deliver("/wecom/aibot", body, params, ctype))
 
-        chaos = threading.Thread(target=self.chaos, args=(figures,), name="chaos")
+        order = sorted(range(len(reports)), key=lambda i: reports[i].at)
         started = time.monotonic()
+        chaos = threading.Thread(target=self.chaos, args=(figures, started), name="chaos")
         chaos.start()
-        with ThreadPoolExecutor(max_workers=32) as pool:
-            for i in range(len(reports)):
-                delay = started + i / args.rate - time.monotonic()
+        with ThreadPoolExecutor(max_workers=48) as pool:
+            for i in order:
+                delay = started + reports[i].at - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
                 pool.submit(send, i)
         chaos.join()
         return sent
 
-    def chaos(self, figures: Figures) -> None:
-        """Kill a web process, then a worker (each restarted), then the leading scheduler."""
+    def leases_of(self, pid: int) -> tuple[int, int]:
+        """(inbox rows, outbox rows) leased now to the process ``pid``."""
+        from sqlalchemy import func, select
+
+        from store.clock import utcnow
+        from store.models import InboundMessage, OutboxMessage
+
+        holder = f"%:{pid}:%"
+        with self.engine.connect() as c:
+            inbox = c.execute(select(func.count()).where(
+                InboundMessage.status == "received", InboundMessage.locked_by.like(holder),
+                InboundMessage.locked_until > utcnow())).scalar_one()
+            outbox = c.execute(select(func.count()).where(
+                OutboxMessage.status == "pending", OutboxMessage.locked_by.like(holder),
+                OutboxMessage.locked_until > utcnow())).scalar_one()
+        return int(inbox), int(outbox)
+
+    def chaos(self, figures: Figures, t0: float) -> None:
+        """Kill a web process, then a worker (each restarted a second later), then the leading
+        scheduler (not restarted: the standby must lead)."""
         seconds = self.args.seconds
-        t0 = time.monotonic()
 
         def at(fraction: float) -> None:
             time.sleep(max(0.0, t0 + fraction * seconds - time.monotonic()))
 
-        for fraction, proc, kind in ((0.2, self.webs[1], "web"),
-                                     (0.4, self.workers[0], "worker")):
+        for fraction, proc, kind in ((WEB_KILL, self.webs[1], "web"),
+                                     (WORKER_KILL, self.workers[0], "worker")):
             at(fraction)
-            kill = Kill(kind, proc.name, proc.pid, time.time())
+            held = (0, 0)
+            if kind == "worker":  # the moment it holds leases (within 5 s)
+                deadline = time.monotonic() + 5
+                while time.monotonic() < deadline and not any(held := self.leases_of(proc.pid)):
+                    time.sleep(0.01)
+            kill = Kill(kind, proc.name, proc.pid, time.time(), held=held)
             proc.kill9()
             figures.kills.append(kill)
             time.sleep(1.0)
             proc.start()
             kill.restarted_at = time.time()
-        at(0.6)
+        at(SCHEDULER_KILL)
         leader = self.leader_pid()
         victim = next((p for p in self.schedulers if p.pid == leader), None)
         if victim is None:
@@ -509,30 +560,52 @@ class Deployment:
         if figures.takeover_seconds is None:
             figures.problems.append("the standby scheduler did not take over")
 
+    def back_up(self, figures: Figures) -> None:
+        """Wait for the restarted web process and worker to serve again; note how long."""
+        for kill in figures.kills:
+            if kill.restarted_at is None:
+                continue
+            proc = next(p for p in self.all if p.name == kill.name)
+            if kill.kind == "web":
+                wait_http(self.web_ports[self.webs.index(proc)], "/healthz")
+            else:
+                wait_log(proc, "delivering the outbox")
+            kill.back_after = time.time() - kill.at
+
     # -- the end -----------------------------------------------------------------------------
 
     def drain(self, seconds: float) -> float:
         """Wait until nothing is left to route or to send; the seconds it took."""
         from sqlalchemy import func, select
 
-        from store.db import make_engine
         from store.models import InboundMessage, OutboxMessage
 
-        engine = make_engine(self.database_url)
         started = time.monotonic()
-        try:
-            while time.monotonic() - started < seconds:
-                with engine.connect() as c:
-                    waiting = c.execute(select(func.count()).where(
-                        InboundMessage.status == "received")).scalar_one()
-                    unsent = c.execute(select(func.count()).where(
-                        OutboxMessage.status.in_(("pending", "failed")))).scalar_one()
-                if not waiting and not unsent:
-                    break
-                time.sleep(0.5)
-        finally:
-            engine.dispose()
+        while time.monotonic() - started < seconds:
+            with self.engine.connect() as c:
+                waiting = c.execute(select(func.count()).where(
+                    InboundMessage.status == "received")).scalar_one()
+                unsent = c.execute(select(func.count()).where(
+                    OutboxMessage.status == "pending")).scalar_one()
+            if not waiting and not unsent:
+                break
+            time.sleep(0.5)
         return time.monotonic() - started
+
+    def wait_notice_after(self, moment: float, seconds: float) -> None:
+        """Wait until the notice has fired a slot later than ``moment`` (the new leader's)."""
+        from sqlalchemy import func, select
+
+        from store.notice_models import NoticeRun
+
+        deadline = time.monotonic() + seconds
+        after = datetime.fromtimestamp(moment, tz=UTC)
+        while time.monotonic() < deadline:
+            with self.engine.connect() as c:
+                if c.execute(select(func.count()).where(NoticeRun.fired_at > after)
+                             ).scalar_one():
+                    return
+            time.sleep(1.0)
 
     def sim(self, path: str) -> Any:
         conn = http.client.HTTPConnection("127.0.0.1", self.sim_port, timeout=30)
@@ -543,7 +616,6 @@ class Deployment:
         from sqlalchemy import func, select
 
         from notify.tickets import ticket_number_of
-        from store.db import make_engine
         from store.models import InboundMessage, OutboxMessage, Person, Ticket
         from store.notice_models import Notice, NoticeRun
 
@@ -552,12 +624,12 @@ class Deployment:
         figures.unanswered = sum(not s.accepted for s in sent)
         figures.deliveries = sum(a.status is not None for s in sent for d in s.deliveries
                                  for a in d.attempts)
+        figures.retries = sum(d.count - 1 for s in sent for d in s.deliveries)
         latencies = [a.elapsed for s in sent for d in s.deliveries for a in d.attempts
                      if a.status is not None]
         figures.callback_p50_ms, figures.callback_p99_ms = pct(latencies, 50), pct(latencies, 99)
 
-        engine = make_engine(self.database_url)
-        with engine.connect() as c:
+        with self.engine.connect() as c:
             rows = c.execute(select(Ticket.id, InboundMessage.dedup_key, Person.userid,
                                     Ticket.dispatched_at)
                              .join(InboundMessage, Ticket.source_message_id == InboundMessage.id,
@@ -566,7 +638,9 @@ class Deployment:
             figures.inbox_errors = c.execute(select(func.count()).where(
                 InboundMessage.status == "error")).scalar_one()
             figures.outbox_left = c.execute(select(func.count()).where(
-                OutboxMessage.status.in_(("pending", "failed")))).scalar_one()
+                OutboxMessage.status == "pending")).scalar_one()
+            figures.outbox_failed = c.execute(select(func.count()).where(
+                OutboxMessage.status == "failed")).scalar_one()
             figures.outbox_dead = c.execute(select(func.count()).where(
                 OutboxMessage.status == "dead")).scalar_one()
             notice_id = c.execute(select(Notice.id).where(Notice.title == NOTICE_TITLE)
@@ -575,7 +649,6 @@ class Deployment:
                                 ).scalar_one()
             slots = sorted(c.execute(select(NoticeRun.scheduled_for).where(
                 NoticeRun.notice_id == notice_id)).scalars())
-        engine.dispose()
 
         # tickets: one per accepted report
         tickets_of: dict[str, list[int]] = defaultdict(list)
@@ -595,11 +668,22 @@ class Deployment:
         figures.doubled = sum(1 for n in per_report.values() if n > 1)
 
         # what WeCom delivered
+        delivering_kills = [k.at for k in figures.kills if k.kind in ("worker", "scheduler")]
         deliveries = self.sim("/_sim/deliveries")["items"]
         figures.wecom_dropped = len(self.sim("/_sim/dropped")["items"])
         calls = self.sim("/_sim/calls")["items"]
         figures.wecom_refused = sum(1 for call in calls if call["errcode"] not in (0, None)
                                     and "gettoken" not in call["path"])
+        # a reply URL used twice: the first use got through, by a process that died before it
+        # could record so; the row fails for good and the resident's group copy goes out too
+        answered = {item["target"]: item["at"] for item in deliveries
+                    if item["channel"] == "response_url"}
+        refused_codes = {call["params"].get("response_code") for call in calls
+                         if call["path"].endswith("aibot/response") and call["errcode"]}
+        for code in refused_codes & answered.keys():
+            figures.acks_repeated += 1
+            if not any(answered[code] <= k <= answered[code] + 15 for k in delivering_kills):
+                figures.repeats_outside_kill_windows += 1
         cards: dict[int, list[dict[str, Any]]] = defaultdict(list)
         seen: Counter[str] = Counter()
         notice_deliveries = 0
@@ -620,7 +704,6 @@ class Deployment:
         figures.cards_expected = len(dispatched)
         figures.cards_delivered = sum(len(cards[r[0]]) for r in dispatched)
         figures.cards_missing = sum(1 for r in dispatched if not cards[r[0]])
-        delivering_kills = [k.at for k in figures.kills if k.kind in ("worker", "scheduler")]
         for items in cards.values():
             if len(items) > 1:
                 figures.card_repeats += len(items) - 1
@@ -684,7 +767,11 @@ def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> Figures
             out(f"deployment up in {time.monotonic() - t:.1f} s: simulator, proxy, "
                 f"{args.web} web, {args.workers} workers, 2 schedulers (logs: {logdir})")
             sent = deployment.drive(reports, figures)
+            deployment.back_up(figures)
             figures.drain_seconds = deployment.drain(args.drain)
+            if args.notice_after_takeover and figures.kills:
+                deployment.wait_notice_after(figures.kills[-1].at, 75)
+                deployment.drain(args.drain)
             deployment.verify(sent, figures)
             deployment.check(figures)
         finally:
@@ -693,20 +780,27 @@ def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> Figures
 
 
 def print_figures(f: Figures, out: Callable[[str], None] = print) -> None:
-    kills = ", ".join(f"{k.kind} {k.name} (pid {k.pid}) at "
-                      f"{datetime.fromtimestamp(k.at).strftime('%H:%M:%S')}" for k in f.kills)
+    kills = "; ".join(
+        f"{k.kind} {k.name} at {datetime.fromtimestamp(k.at).strftime('%H:%M:%S')}"
+        + (f" holding {k.held[0]} inbox + {k.held[1]} outbox leases" if k.kind == "worker"
+           else "")
+        + (f", serving again after {k.back_after:.1f} s" if k.back_after else "")
+        for k in f.kills)
     takeover = f"{f.takeover_seconds:.2f} s" if f.takeover_seconds is not None else "never"
     jobs = ", ".join(f"{job} {n}" for job, n in sorted(f.job_runs.items()))
     for line in (
-        f"reports sent: {f.reports_sent} ({f.deliveries} HTTP deliveries, {f.extra_copies} "
-        f"delivered twice on purpose); accepted {f.accepted}, never answered {f.unanswered}",
+        f"reports sent: {f.reports_sent} ({f.deliveries} HTTP deliveries: {f.extra_copies} "
+        f"delivered twice on purpose, {f.retries} WeCom retries after no answer or a 5xx); "
+        f"accepted {f.accepted}, never answered {f.unanswered}",
         f"tickets: {f.tickets}; lost {f.lost}, doubled {f.doubled}, from no report "
         f"{f.stray_tickets}; routing errors {f.inbox_errors}",
         f"dispatch cards: {f.cards_expected} expected, {f.cards_delivered} delivered, missing "
         f"{f.cards_missing}, repeats {f.card_repeats} (outside a kill's window: "
-        f"{f.repeats_outside_kill_windows}); other messages repeated: {f.other_repeats}",
+        f"{f.repeats_outside_kill_windows}); other messages repeated: {f.other_repeats}; "
+        f"acknowledgements repeated (reply URL already used): {f.acks_repeated}",
         f"WeCom side: refused {f.wecom_refused} calls, silently dropped {f.wecom_dropped}; "
-        f"outbox left {f.outbox_left}, dead {f.outbox_dead}; drained in {f.drain_seconds:.1f} s",
+        f"outbox left {f.outbox_left}, refused for good {f.outbox_failed}, dead {f.outbox_dead}; "
+        f"drained in {f.drain_seconds:.1f} s",
         f"kills: {kills}",
         f"standby scheduler took over in {takeover}",
         f"scheduled jobs: runs {jobs}; slots run twice {f.job_slots_doubled}; notice every "
@@ -727,6 +821,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=40.0, help="length of the load")
     p.add_argument("--rate", type=float, default=4.0, help="reports per second")
     p.add_argument("--residents", type=int, default=10, help="residents per group")
+    p.add_argument("--burst", type=int, default=8,
+                   help="callbacks sent at once just before the web and the worker die")
     p.add_argument("--double-share", type=float, default=0.1,
                    help="share of callbacks delivered twice (same MsgId)")
     p.add_argument("--web", type=int, default=4)
@@ -735,9 +831,16 @@ def parser() -> argparse.ArgumentParser:
                    help="schedulers' leader lock TTL (the standby's takeover time)")
     p.add_argument("--poll", type=float, default=0.5, help="standby's lock polling (seconds)")
     p.add_argument("--drain", type=float, default=240.0, help="at most this long to drain")
+    p.add_argument("--no-notice-wait", dest="notice_after_takeover", action="store_false",
+                   help="do not wait (up to a minute) for the notice to fire under the new "
+                        "leader")
     p.add_argument("--seed", type=int, default=12)
     p.add_argument("--logdir", default=None, help="process logs (default: a temporary folder)")
     return p
+
+
+def _interrupt(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -747,6 +850,7 @@ def main(argv: list[str] | None = None) -> int:
                                  (b.rsplit(":", 1) for b in argv[2].split(","))])
         return 0
     args = parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)  # stop the processes and drop the schema
     if not args.database_url.startswith("postgresql"):
         raise SystemExit("a PostgreSQL database is needed (--database-url)")
     print(f"GridBot deployment: {args.web} web, {args.workers} workers, 2 schedulers, "
