@@ -7,6 +7,7 @@ Installed (``pip install .``), the same command line is ``gridbot``::
     python bot.py db upgrade           # apply database migrations
     python bot.py check-config         # validate config.yaml and say what is wrong
     python bot.py check-config --schema FILE   # its JSON schema, for editors
+    python bot.py simulator --port 9000        # the WeCom simulator alone (test deployments)
 
 Every command reads ``--config`` (default: $GRIDBOT_CONFIG, else config.yaml beside this file in
 the source tree, else config.yaml in the current folder);
