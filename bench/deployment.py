@@ -185,7 +185,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_http(port: int, path: str, seconds: float = 120) -> None:
+def wait_http(port: int, path: str, seconds: float = 300) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
@@ -199,7 +199,7 @@ def wait_http(port: int, path: str, seconds: float = 120) -> None:
     raise RuntimeError(f"nothing answered on port {port}{path} within {seconds:.0f} s")
 
 
-def wait_log(proc: Proc, needle: str, seconds: float = 120) -> None:
+def wait_log(proc: Proc, needle: str, seconds: float = 300) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if needle in proc.logs[-1].read_text(encoding="utf-8", errors="replace"):
@@ -403,7 +403,7 @@ class Deployment:
             wait_http(port, "/healthz")
         for proc in self.workers:
             wait_log(proc, "delivering the outbox")
-        self.wait_leader(exclude=None, seconds=120)
+        self.wait_leader(exclude=None, seconds=300)
         self.schedulers[1].start()
         wait_log(self.schedulers[1], "waiting for the leader lock")
         subprocess.run(
