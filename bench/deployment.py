@@ -321,7 +321,8 @@ class Figures:
     outbox_left: int = 0
     outbox_dead: int = 0
     outbox_failed: int = 0  # refused for good (e.g. a smart-bot reply URL already used)
-    takeover_seconds: float | None = None
+    takeover_seconds: float | None = None  # until the standby held the leader lock
+    first_job_after_kill: float | None = None  # until the new leader ran a job
     job_runs: dict[str, int] = field(default_factory=dict)
     job_slots_doubled: int = 0
     notice_runs: int = 0
@@ -729,6 +730,18 @@ class Deployment:
                 runs[(match["job"], match["slot"])] += 1
         figures.job_runs = dict(Counter(job for job, _slot in runs.elements()))
         figures.job_slots_doubled = sum(n - 1 for n in runs.values() if n > 1)
+        # the new leader's first job run after the kill (log times are this host's local time)
+        kill = next((k for k in figures.kills if k.kind == "scheduler"), None)
+        if kill is not None:
+            for proc in self.schedulers:
+                if proc.incarnation and proc.pid != kill.pid:
+                    for line in proc.log_text().splitlines():
+                        if "Running job" in line:
+                            at = time.mktime(time.strptime(line[:19], "%Y-%m-%d %H:%M:%S"))
+                            at += int(line[20:23]) / 1000
+                            if at > kill.at:
+                                figures.first_job_after_kill = at - kill.at
+                                break
 
     def check(self, figures: Figures) -> None:
         f = figures
@@ -802,7 +815,9 @@ def print_figures(f: Figures, out: Callable[[str], None] = print) -> None:
         f"outbox left {f.outbox_left}, refused for good {f.outbox_failed}, dead {f.outbox_dead}; "
         f"drained in {f.drain_seconds:.1f} s",
         f"kills: {kills}",
-        f"standby scheduler took over in {takeover}",
+        f"standby scheduler took over in {takeover}"
+        + (f", ran its first job {f.first_job_after_kill:.2f} s after the kill"
+           if f.first_job_after_kill is not None else ""),
         f"scheduled jobs: runs {jobs}; slots run twice {f.job_slots_doubled}; notice every "
         f"minute: {f.notice_runs} runs, {f.notice_deliveries} delivered, {f.notice_slots_missed} "
         f"minutes missed",
