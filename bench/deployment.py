@@ -5,8 +5,9 @@ On PostgreSQL + Redis, in a fresh schema of the given database, starts:
 * the WeCom simulator as a process of its own (``bot.py simulator``): everything GridBot sends
   goes there, with WeCom's codes and limits;
 * W web processes (``bot.py serve --no-process``, default 4) behind a tiny round-robin proxy (a
-  subprocess of this script: a backend that refuses the connection is skipped, a backend that
-  dies with the request in it answers 502, as nginx without ``proxy_next_upstream`` for POSTs);
+  subprocess of this script: a backend that refuses the connection is skipped, as nginx skips a
+  server it has marked failed; one that dies with the request in it makes a 502, which WeCom
+  answers by re-delivering: ``docs/nginx-gridbot.conf`` never retries a callback upstream);
 * K workers (``bot.py worker``, default 2): routing and outbox delivery;
 * two schedulers (``bot.py scheduler``): the leader and a standby waiting for the leader lock.
 
@@ -16,8 +17,11 @@ no two alike enough to be merged as duplicates) through :class:`CallbackClient`,
 as WeCom: it re-delivers the same bytes (same MsgId) when no answer comes within 5 s or the
 answer is a 5xx, up to three deliveries; and a share of callbacks is delivered twice anyway (an
 answer WeCom did not get in time), one copy shortly after the other, to another web process.
-During the load it kills (SIGKILL) one web process, then one worker — each restarted a second
-later — then the leading scheduler, which is not restarted: the standby must take over.
+During the load it kills (SIGKILL) one web process, just after a burst of callbacks, then one
+worker the moment it holds leased messages or outgoing rows — each restarted a second later —
+then the leading scheduler, which is not restarted: the standby must take over. Half of each
+burst comes in pairs from residents writing for the first time, so two workers may enrol one
+resident at the same moment.
 
 At the end, once the inbox and outbox are drained, it checks the database and the simulator:
 
