@@ -77,6 +77,7 @@ def test_kills_during_load_lose_nothing_double_nothing_and_the_standby_leads(
     # the standby led within the dead leader's lock TTL (plus its polling and some slack)
     assert figures.takeover_seconds is not None, report
     assert figures.takeover_seconds < args.lock_ttl + args.poll + 5, report
+    assert figures.first_job_after_kill is not None, report  # and it ran the jobs
     # both schedulers' logs: the jobs ran, and no job ran the same slot twice
     assert figures.job_runs.get("outbox.deliver", 0) > 0, report
     assert figures.job_slots_doubled == 0, report
