@@ -262,3 +262,67 @@ def can_handle(actor: Actor, ticket: TicketView) -> bool:
         for role in _roles(actor)
         for scope in RULES[role].get(Action.RESOLVE, frozenset())
     )
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Where an actor's right to ``action`` reaches, in the terms a query can test: the same
+    rules as :func:`check`, read the other way round (which tickets, rather than this ticket?).
+
+    A ticket is covered when ``everything``, or it was reported by or is assigned to
+    ``person_id`` (``assigned``), or one of ``grid_codes`` is on its path, or it is routed to
+    ``department``, or it is not placed in a grid yet and ``unplaced``.
+    """
+
+    everything: bool = False
+    person_id: int | None = None
+    reporter: bool = False
+    assigned: bool = False
+    grid_codes: frozenset[str] = frozenset()
+    department: str | None = None
+    unplaced: bool = False
+
+    def covers(self, ticket: TicketView) -> bool:
+        """Whether the ticket is covered (what a query with this reach must return)."""
+        if self.everything:
+            return True
+        mine = self.person_id is not None
+        return bool(
+            (self.reporter and mine and ticket.reporter_id == self.person_id)
+            or (self.assigned and mine and ticket.assignee_id == self.person_id)
+            or any(code in ticket.grid_path for code in self.grid_codes)
+            or (self.department is not None and ticket.department == self.department)
+            or (self.unplaced and not ticket.grid_path)
+        )
+
+
+def reach(actor: Actor, action: Action | str = Action.VIEW) -> Reach:
+    """The tickets ``actor`` may take ``action`` on, whatever their status (``lifecycle`` checks
+    that): for lists, counts and reports, which cannot ask :func:`check` ticket by ticket."""
+    action = Action(action)
+    everything = False
+    assigned = False
+    codes: set[str] = set()
+    department: str | None = None
+    unplaced = False
+    for role in _roles(actor):
+        for scope in RULES[role].get(action, frozenset()):
+            if scope is Scope.ALL:
+                everything = True
+            elif scope is Scope.ASSIGNED:
+                assigned = True
+            elif scope is Scope.GRID:
+                codes.update(d.grid for d in actor.scopes if d.role == role)
+            elif scope is Scope.DEPARTMENT and actor.department is not None:
+                department = actor.department
+            elif scope in _AREA_ROLES:
+                nodes = [d.grid for d in actor.scopes if d.role == _AREA_ROLES[scope]]
+                if not nodes:
+                    everything = True
+                codes.update(nodes)
+                unplaced = True
+    return Reach(
+        everything=everything, person_id=actor.person_id,
+        reporter=action in REPORTER_ACTIONS, assigned=assigned,
+        grid_codes=frozenset(codes), department=department, unplaced=unplaced,
+    )

@@ -28,6 +28,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "WECOM_API_BASE": ("wecom", "api_base"),
     "AIBOT_TOKEN": ("aibot", "token"),
     "AIBOT_AES_KEY": ("aibot", "encoding_aes_key"),
+    "SECRET_KEY": ("console", "secret_key"),
 }
 
 
@@ -57,6 +58,7 @@ class Environment(BaseSettings):
     wecom_api_base: str | None = _override("WECOM_API_BASE")
     aibot_token: str | None = _override("AIBOT_TOKEN")
     aibot_aes_key: str | None = _override("AIBOT_AES_KEY")
+    secret_key: str | None = _override("SECRET_KEY")
     api_tokens: Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_separated)] = Field(
         (), validation_alias="GRIDBOT_API_TOKENS", description="added to api.tokens")
     config: Path | None = Field(None, validation_alias="GRIDBOT_CONFIG",

@@ -22,6 +22,7 @@ from settings.model import (
     AiBotSettings,
     CalendarSettings,
     ClassifierSettings,
+    ConsoleSettings,
     ConversationSettings,
     GridNode,
     GroupSettings,
@@ -110,6 +111,10 @@ def _settings(config: ConfigDocument, base_dir: Path, source: Path | None) -> Se
         conversation=ConversationSettings(
             rating_prompt_days=config.conversation.rating_prompt_days,
             choice_prompt_hours=config.conversation.choice_prompt_hours),
+        console=ConsoleSettings(
+            secret_key=config.console.secret_key or None,
+            session_hours=config.console.session_hours,
+            secure_cookies=config.console.secure_cookies),
         source_path=source,
     )
 

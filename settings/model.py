@@ -146,6 +146,16 @@ class ConversationSettings:
 
 
 @dataclass(frozen=True)
+class ConsoleSettings:
+    """The web console: the key that signs its sessions (None: closed), their lifetime, and
+    whether the cookie is sent over HTTPS only."""
+
+    secret_key: str | None = None
+    session_hours: int = 12
+    secure_cookies: bool = True
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything GridBot is configured with."""
 
@@ -166,4 +176,5 @@ class Settings:
     quiet_hours: tuple[str, str] = ("22:00", "07:00")
     report: ReportSettings = field(default_factory=ReportSettings)
     conversation: ConversationSettings = field(default_factory=ConversationSettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
     source_path: Path | None = None

@@ -354,6 +354,18 @@ class ApiSection(Section):
     """requests per token per minute (a token may have its own); more are answered 429."""
 
 
+class ConsoleSection(Section):
+    """The 综治中心's web console (/console): its session key and how long a sign-in lasts."""
+
+    secret_key: OptionalText = None
+    """signs the console's session cookies; prefer SECRET_KEY in the environment. Without one
+    the console is closed (the demo makes one up)."""
+    session_hours: Count = 12
+    """a sign-in lasts this many hours."""
+    secure_cookies: bool = True
+    """send the session cookie over HTTPS only (turn off only for a local trial over HTTP)."""
+
+
 class ConfigDocument(Section):
     """config.yaml: the township, its grid tree, its people and chats, its clocks and WeCom."""
 
@@ -378,6 +390,7 @@ class ConfigDocument(Section):
     report: ReportSection = ReportSection()
     conversation: ConversationSection = ConversationSection()
     api: ApiSection = ApiSection()
+    console: ConsoleSection = ConsoleSection()
 
     @field_validator("grids")
     @classmethod

@@ -2,10 +2,12 @@
 
 ``create_simulator_app(state)`` answers ``gettoken``, ``message/send``,
 ``message/update_template_card``, ``appchat/send``, ``webhook/send`` and the smart bot's
-``aibot/response`` with WeCom's error codes and limits; ``run_simulator_in_thread`` serves it on
-a local port for tests. ``GET /_sim/deliveries`` lists what was delivered, ``GET /_sim/dropped``
-what was silently dropped over a member's limit, ``GET /_sim/calls`` every call answered (no
-secrets, no bodies), ``GET /_sim/cards``
+``aibot/response`` with WeCom's error codes and limits, and sign-in: the authorize pages of
+网页授权 (``/connect/oauth2/authorize``) and 扫码登录 (``/wwlogin/sso/login``), which redirect
+with a one-time code, and ``auth/getuserinfo``, which turns the code into the member's userid.
+``run_simulator_in_thread`` serves it on a local port for tests. ``GET /_sim/deliveries`` lists
+what was delivered, ``GET /_sim/dropped`` what was silently dropped over a member's limit,
+``GET /_sim/calls`` every call answered (no secrets, no bodies), ``GET /_sim/cards``
 how each interactive card looks now (the demo's chat page can poll them) and
 ``GET /_sim/received`` what each person and group received.
 """
@@ -13,12 +15,15 @@ how each interactive card looks now (the demo's chat page can poll them) and
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, redirect, request
+from markupsafe import escape
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from wecom.simulator import errors as E
@@ -100,6 +105,19 @@ def _mention_error(msgtype: str, body: dict[str, Any]) -> int | None:
     ):
         return E.INVALID_PARAMETER
     return None
+
+
+def _chooser(path: str, args: dict[str, str], members: list[str]) -> str:
+    """The simulator's stand-in for "whoever holds the phone": pick a member to sign in as."""
+    links = "".join(
+        f'<li><a href="{escape(path)}?{escape(urlencode({**args, "sim_user": userid}))}">'
+        f"{escape(userid)}</a></li>" for userid in members)
+    hidden = "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
+                     for k, v in args.items())
+    return (f'<!doctype html><meta charset="utf-8"><title>企业微信（模拟）登录</title>'
+            f"<h1>企业微信（模拟）· 选择登录成员</h1><ul>{links}</ul>"
+            f'<form method="get" action="{escape(path)}">{hidden}'
+            f'<input name="sim_user" placeholder="成员 UserID"><button>登录</button></form>')
 
 
 def create_simulator_app(state: SimulatorState) -> Flask:
@@ -337,6 +355,43 @@ def create_simulator_app(state: SimulatorState) -> Flask:
         )
         return {"errcode": 0, "errmsg": "ok"}
 
+    # -- sign-in: 网页授权 (inside WeCom) and 扫码登录 (the QR code on a PC) ----------------------
+
+    def sign_in() -> Response:
+        """WeCom's authorize page: it sends the person back to ``redirect_uri`` with a one-time
+        ``code`` and the ``state`` given. Who signs in is whoever holds the WeCom client; here
+        that is ``sim_user`` (without it, a page to choose one of the corp's members)."""
+        args = request.args
+        redirect_uri = args.get("redirect_uri") or ""
+        if args.get("appid") != state.corp_id:
+            return Response("appid 参数错误", status=400, mimetype="text/plain")
+        if not redirect_uri.startswith(("http://", "https://")):
+            return Response("redirect_uri 参数错误", status=400, mimetype="text/plain")
+        userid = args.get("sim_user") or ""
+        if not userid:
+            return Response(_chooser(request.path, args.to_dict(), sorted(state.known_users or [])),
+                            mimetype="text/html")
+        agent = args.get("agentid")
+        code = state.issue_oauth_code(userid, int(agent) if agent and agent.isdigit() else None)
+        back = urlencode({"code": code, "state": args.get("state", "")})
+        return redirect(f"{redirect_uri}{'&' if '?' in redirect_uri else '?'}{back}", code=302)
+
+    def auth_getuserinfo() -> dict[str, Any]:
+        token_agent()
+        userid = state.redeem_oauth_code(request.args.get("code") or "")
+        if userid is None:
+            raise _Answer(E.INVALID_CODE)
+        if not state.is_member(userid):  # not in the corp: WeCom names them by an openid
+            return {"errcode": 0, "errmsg": "ok", "openid": f"o{abs(hash(userid)):x}"}
+        return {"errcode": 0, "errmsg": "ok", "userid": userid,
+                "user_ticket": secrets.token_urlsafe(16)}
+
+    app.add_url_rule("/connect/oauth2/authorize", "oauth_authorize", sign_in, methods=["GET"])
+    app.add_url_rule("/wwlogin/sso/login", "sso_login", sign_in, methods=["GET"])
+    app.add_url_rule(
+        "/cgi-bin/auth/getuserinfo", "auth_getuserinfo",
+        lambda: guarded(auth_getuserinfo, token_api=True), methods=["GET"],
+    )
     app.add_url_rule(
         "/cgi-bin/gettoken", "gettoken", lambda: guarded(gettoken, token_api=True), methods=["GET"]
     )

@@ -15,6 +15,7 @@ INVALID_CREDENTIAL = 40001  # 不合法的secret参数
 INVALID_MSGTYPE = 40008  # 不合法的msgtype参数
 INVALID_CORPID = 40013  # 不合法的CorpID
 INVALID_ACCESS_TOKEN = 40014  # 不合法的access_token
+INVALID_CODE = 40029  # 不合法的oauth_code (unknown, spent, or older than five minutes)
 INVALID_AGENTID = 40056  # 不合法的agentid
 INVALID_PARAMETER = 40058  # 不合法的参数
 ACCESS_TOKEN_MISSING = 41001  # 缺少access_token参数
@@ -45,6 +46,7 @@ MESSAGES: dict[int, str] = {
     INVALID_MSGTYPE: "invalid message type",
     INVALID_CORPID: "invalid corpid",
     INVALID_ACCESS_TOKEN: "invalid access_token",
+    INVALID_CODE: "invalid code",
     INVALID_AGENTID: "invalid agentid",
     INVALID_PARAMETER: "invalid Request Parameter",
     ACCESS_TOKEN_MISSING: "access_token missing",

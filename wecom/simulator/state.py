@@ -120,6 +120,14 @@ class _Token:
 
 
 @dataclass
+class _OAuthCode:
+    userid: str
+    agent_id: int | None
+    issued_at: float
+    used: bool = False
+
+
+@dataclass
 class _ResponseCode:
     chat_id: str | None
     userid: str | None
@@ -181,6 +189,8 @@ class SimulatorState:
     _sent_requests: dict[str, tuple[float, str]] = field(default_factory=dict, repr=False)
     _repeated: list[Repeated] = field(default_factory=list, repr=False)
     _msg_seq: int = field(default=0, repr=False)
+    _oauth_codes: dict[str, _OAuthCode] = field(default_factory=dict, repr=False)
+    oauth_code_ttl: float = 300.0  # WeCom: a sign-in code is good for one use within 5 minutes
 
     def __post_init__(self) -> None:
         self._apps.setdefault(self.secret, self.agent_id)
@@ -404,6 +414,28 @@ class SimulatorState:
                 return False, entry.chat_id
             entry.used += 1
             return True, entry.chat_id
+
+    # -- sign-in (网页授权 / 扫码登录) ------------------------------------------------------------
+
+    def issue_oauth_code(self, userid: str, agent_id: int | None = None) -> str:
+        """The code WeCom appends to the redirect after ``userid`` signed in (or scanned)."""
+        code = secrets.token_urlsafe(24)
+        with self.lock:
+            self._oauth_codes[code] = _OAuthCode(userid, agent_id, time.time())
+        return code
+
+    def redeem_oauth_code(self, code: str) -> str | None:
+        """The userid behind a sign-in code, once, within ``oauth_code_ttl`` (None: invalid)."""
+        with self.lock:
+            entry = self._oauth_codes.get(code)
+            if entry is None or entry.used or time.time() - entry.issued_at > self.oauth_code_ttl:
+                return None
+            entry.used = True
+            return entry.userid
+
+    def is_member(self, userid: str) -> bool:
+        with self.lock:
+            return self.known_users is None or userid in self.known_users
 
     # -- records ----------------------------------------------------------------------------
 
