@@ -69,6 +69,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from cli.report import ConsoleExports
     from runtime.build import build_runtime
     from runtime.database import prepare_database
     from schedules.runner import start_delivery, start_processing
@@ -78,13 +79,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     engine = prepare_database(settings, migrate=args.migrate)
     runtime = build_runtime(settings, engine=engine)
-    app = create_app(runtime)
+    app = create_app(runtime, exports=ConsoleExports())
 
     stoppers = [start_processing(runtime)] if args.process else []
     if args.deliver:
         stoppers.append(start_delivery(runtime))
     print(f"GridBot serving on http://{args.host}:{args.port} (callbacks: /wecom/callback, "
-          f"/wecom/aibot)", flush=True)
+          f"/wecom/aibot; console: /console)", flush=True)
     try:
         serve(app, host=args.host, port=args.port, threads=args.threads)
     finally:
@@ -95,10 +96,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from cli.report import ConsoleExports
     from runtime.demo import run_demo
 
     settings = settings_from(args)
-    return run_demo(settings, host=args.host, port=args.port, database_url=args.database_url)
+    return run_demo(settings, host=args.host, port=args.port, database_url=args.database_url,
+                    exports=ConsoleExports())
 
 
 def default_config() -> Path:

@@ -41,7 +41,8 @@ def trail_lines(session: Session, ticket: Ticket, calendar: WorkCalendar, *,
         line = texts.TRAIL_LINE.format(
             when=format_time(row.created_at, calendar.tz),
             who=title(actor) if actor else texts.SYSTEM_NAME,
-            what=_what(row, people),
+            what=_what(row, people)
+            + (texts.TRAIL_VIA_CONSOLE if (row.data or {}).get("via") == "console" else ""),
         )
         lines.append(mask_pii(line) if masked else line)
     return lines

@@ -1,7 +1,8 @@
 """``bot.py demo``: the whole product in one process, with the WeCom simulator in place of WeCom.
 
 One WSGI server carries GridBot (``/wecom/...``), the simulator's fake WeCom API (``/sim/...``)
-and the chat page of :mod:`web.demo` (``/demo``). What GridBot sends goes through its real
+the chat page of :mod:`web.demo` (``/demo``) and the centre's console (``/console``, with a
+person picker that signs in through the simulator's WeCom authorize page). What GridBot sends goes through its real
 sender to the simulator; the inbox processor, the outbox delivery worker and the scheduler run
 in background threads of the same process.
 """
@@ -9,6 +10,7 @@ in background threads of the same process.
 from __future__ import annotations
 
 import dataclasses
+import secrets
 from pathlib import Path
 
 from flask import Flask
@@ -18,10 +20,17 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from runtime.build import build_runtime
 from runtime.database import prepare_database
 from schedules.runner import start_background
-from settings.model import Settings
-from web import create_app
+from settings.model import ConsoleSettings, Settings
+from web import ReportExports, create_app
 from web.demo import SIM_PREFIX, DemoWorld, demo_blueprint
 from wecom.simulator import SimulatorState, create_simulator_app
+
+
+def demo_console(console: ConsoleSettings) -> ConsoleSettings:
+    """The demo's console: a session key made up for this run when none is configured, and the
+    cookie sent over plain HTTP (the demo serves http://127.0.0.1)."""
+    return dataclasses.replace(console, secret_key=console.secret_key or secrets.token_hex(32),
+                               secure_cookies=False)
 
 
 def run_demo(
@@ -30,6 +39,7 @@ def run_demo(
     host: str,
     port: int,
     database_url: str | None,
+    exports: ReportExports | None = None,
 ) -> int:
     """Start the simulator, GridBot, the delivery worker and the scheduler; serve until Ctrl-C."""
     base_url = f"http://{host}:{port}"
@@ -42,6 +52,7 @@ def run_demo(
         settings,
         database_url=database_url,
         wecom=dataclasses.replace(settings.wecom, api_base=f"{base_url}{SIM_PREFIX}"),
+        console=demo_console(settings.console),
     )
     state = SimulatorState(
         corp_id=settings.wecom.corp_id,
@@ -53,7 +64,7 @@ def run_demo(
     )
     engine = prepare_database(settings, migrate=True)
     runtime = build_runtime(settings, engine=engine)
-    app: Flask = create_app(runtime)
+    app: Flask = create_app(runtime, exports=exports, demo=True)
     world = DemoWorld(settings=settings, state=state, base_url=base_url)
     app.register_blueprint(demo_blueprint(world))
     app.add_url_rule("/", "index", lambda: ('<meta http-equiv="refresh" content="0; url=/demo">'))

@@ -3,8 +3,8 @@
 HTTP only: the runtime (engines, services, router, intake) is built by the composition root
 (:mod:`runtime`) and handed in. Everything a request needs hangs off
 ``app.extensions["gridbot"]``; no module-level state. Blueprints: the WeCom callbacks
-(``wecom``), health checks (:mod:`web.health`), the JSON API (:mod:`web.api`) and, in demo
-mode, the chat page (:mod:`web.demo`).
+(``wecom``), health checks (:mod:`web.health`), the JSON API (:mod:`web.api`), the centre's
+console (:mod:`web.console`) and, in demo mode, the chat page (:mod:`web.demo`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from flask import Flask
 
 from web.api import bp as api_bp
 from web.app_runtime import EXTENSION, AppRuntime
+from web.console import ReportExports
+from web.console import install as install_console
 from web.health import bp as health_bp
 from web.open311 import bp as open311_bp
 from web.openapi import bp as openapi_bp
@@ -20,8 +22,10 @@ from web.tickets_api import bp as tickets_api_bp
 from wecom.callbacks import ChannelKeys, make_blueprint
 
 
-def create_app(runtime: AppRuntime) -> Flask:
-    """The GridBot web application serving ``runtime``."""
+def create_app(runtime: AppRuntime, *, exports: ReportExports | None = None,
+               demo: bool = False) -> Flask:
+    """The GridBot web application serving ``runtime`` (``exports``: the console's 考单
+    downloads; ``demo``: the console's sign-in page offers a person picker)."""
     settings = runtime.settings
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
@@ -41,4 +45,5 @@ def create_app(runtime: AppRuntime) -> Flask:
     app.register_blueprint(tickets_api_bp)
     app.register_blueprint(open311_bp)
     app.register_blueprint(openapi_bp)
+    install_console(app, exports=exports, demo=demo)
     return app

@@ -6,6 +6,7 @@ The composition root (:mod:`runtime`) builds the runtime; :func:`web.create_app`
 
 from __future__ import annotations
 
+import threading
 from typing import Protocol
 
 from flask import current_app
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from handlers.intake import CallbacksInFlight, MessageIntake
 from services.container import Services
 from settings.model import Settings
+from wecom.sender import Sender
 
 EXTENSION = "gridbot"
 
@@ -28,6 +30,11 @@ class AppRuntime(Protocol):
     services: Services
     intake: MessageIntake
     in_flight: CallbacksInFlight
+    wake_delivery: threading.Event
+
+    def new_sender(self) -> Sender:
+        """A WeCom client (the console's sign-in asks WeCom who a code belongs to)."""
+        ...
 
 
 def current_runtime() -> AppRuntime:

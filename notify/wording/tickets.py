@@ -80,6 +80,9 @@ TO_HANDLER_WITHDRAWN = "工单 #{number} 已被居民撤销，无需再处理。
 TO_HANDLER_SUPPLEMENT_FROM = "工单 #{number} {source}补充：{note}"
 TO_HANDLER_WITHDRAWN_FROM = "工单 #{number} 已被{source}撤销（{reason}），无需再处理。"
 NO_REASON = "未说明原因"
+# 关闭 by staff (the web console): the ticket is withdrawn on the resident's behalf, with a reason
+TO_HANDLER_CLOSED = "工单 #{number} 已由{source}关闭（{reason}），无需再处理。"
+TO_RESIDENT_CLOSED = "您反映的问题（工单 #{number}）已由{source}关闭：{reason}"
 TO_HANDLER_RATED = "工单 #{number} 居民评价：{rating}{comment}"
 TO_HANDLER_RATED_FROM = "工单 #{number} {source}回访评价：{rating}{comment}"
 TO_HANDLER_ATTACHMENT = "工单 #{number} 居民补充了{kind}。"
@@ -183,6 +186,7 @@ RESIDENT_EARLIER = "（更早的 {count} 条记录从略）"
 # -- the trail of a ticket (详情, 查询): one line per event ---------------------------------------
 TRAIL_LINE = "· {when} {who} {what}"
 TRAIL_NOTE = "{label}：{note}"
+TRAIL_VIA_CONSOLE = "（经控制台）"
 TRAIL_HANDED = "{label} → {handler}"
 TRAIL_ESCALATED = "上报：{source} → {target}，原因：{reason}"
 TRAIL_RECLASSIFIED = "改类：{source} → {target}，原因：{reason}"

@@ -1,0 +1,28 @@
+"""The 综治中心's console in the browser (``/console``): sign-in with WeCom, the dashboard, the
+ticket list and ticket pages with their actions, notices and the month's 考单 downloads.
+
+Server-rendered (Jinja templates and the stylesheet live in this package, so the wheel ships
+them), Chinese throughout (:mod:`web.console.wording`), limited on every query to what the
+signed-in person may see (``cases.permissions.reach``), every form CSRF-protected.
+:func:`install` registers it on an app.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from web.console import downloads, notices, pages, ticket_page
+from web.console.auth import configure
+from web.console.blueprint import bp
+from web.console.downloads import EXPORTS, ReportExports
+
+__all__ = ["ReportExports", "install"]
+_PAGES = (pages, ticket_page, notices, downloads)  # each registers its routes on ``bp``
+
+
+def install(app: Flask, *, exports: ReportExports | None = None, demo: bool = False) -> None:
+    """Serve the console on ``app`` (``exports`` makes the 考单 downloads; ``demo`` shows a
+    person picker on the sign-in page)."""
+    configure(app, demo=demo)
+    app.extensions[EXPORTS] = exports
+    app.register_blueprint(bp)
