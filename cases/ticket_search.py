@@ -34,6 +34,7 @@ from store.sla import ClockMark
 from vocab import OPEN_STATUSES, Status
 
 PAGE_SIZE = 20
+UNPLACED_GRID = "-"  # the grid filter's value for tickets not placed in a grid yet
 DISPUTE = "dispute"
 _WAITING = (Status.CREATED.value, Status.RETURNED.value)
 OPEN = tuple(s.value for s in OPEN_STATUSES)
@@ -88,7 +89,7 @@ def overdue_clause(now: datetime) -> ColumnElement[bool]:
 @dataclass(frozen=True)
 class TicketFilter:
     """What the list is narrowed to: ``status`` a status code, ``open`` or ``""`` (all);
-    ``grid`` a grid code (its subtree); dates in township time, both ends included."""
+    ``grid`` a grid code (its subtree) or ``-`` (not placed yet); dates in township time, both ends included."""
 
     status: str = ""
     grid: str = ""
@@ -125,7 +126,9 @@ def filter_conditions(index: RosterIndex, area: Reach, wanted: TicketFilter, *, 
         conditions.append(Ticket.status.in_(OPEN))
     elif wanted.status:
         conditions.append(Ticket.status == wanted.status)
-    if wanted.grid:
+    if wanted.grid == UNPLACED_GRID:
+        conditions.append(Ticket.grid_id.is_(None))
+    elif wanted.grid:
         node = index.by_code.get(wanted.grid)
         conditions.append(Ticket.grid_id.in_(sorted(index.subtree(node.id))) if node else false())
     if wanted.category:

@@ -325,3 +325,42 @@ def test_monthly_figures_agree_with_the_kpi_report(world) -> None:  # type: igno
     assert figures.tickets == total.tickets == 3
     assert figures.resolution_rate == total.resolution_rate
     assert figures.satisfaction_rate == total.satisfaction_rate
+
+
+def test_dispatch_of_an_unplaced_ticket_to_a_grid(world, client) -> None:  # type: ignore[no-untyped-def]
+    world.say_to_app("stranger01", "小区路灯坏了好几天了，晚上太黑，麻烦来修一下")
+    ticket = world.tickets()[-1]
+    assert ticket.grid_id is None  # at the centre's triage
+    sign_in(client, "zhaolei")
+    page = _page(client, "/console/tickets?grid=-&status=open")
+    assert page.count("data-ticket=") == 1 and f'data-ticket="{ticket.id}"' in page
+    assert 'id="count-unplaced">1<' in _page(client, "/console/")
+    page = _page(client, f"/console/tickets/{ticket.id}")
+    assert 'id="form-dispatch"' in page
+    client.post(f"/console/tickets/{ticket.id}/dispatch",
+                data={"grid": "640323001002002", "csrf_token": csrf_of(client)})
+    after = world.tickets()[-1]
+    assert after.status == "dispatched" and after.grid_id is not None
+    page = _page(client, f"/console/tickets/{ticket.id}")
+    assert "刘洋" in page and "经控制台" in page
+    world.deliver()
+    assert any(f"#{ticket.id}" in t for t in world.received("liuyang"))
+
+
+def test_reclassify_goes_through_the_corrections_of_cases(world, client) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("cases.corrections", reason="改类 is recorded by cases.corrections")
+    sign_in(client, "zhaolei")
+    ticket = world.tickets()[1]
+    assert 'id="form-reclassify"' in _page(client, f"/console/tickets/{ticket.id}")
+    client.post(f"/console/tickets/{ticket.id}/reclassify",
+                data={"category": "safety", "reason": "消防通道堵塞属安全隐患",
+                      "csrf_token": csrf_of(client)})
+    assert world.tickets()[1].category == "safety"
+    assert "经控制台" in _page(client, f"/console/tickets/{ticket.id}")
+
+
+def test_console_errors_are_pages_in_chinese(world, client) -> None:  # type: ignore[no-untyped-def]
+    sign_in(client, "zhaolei")
+    got = client.get("/console/tickets/99999")
+    assert got.status_code == 404 and "没有找到" in got.get_data(as_text=True)
+    assert client.get("/console/notices/99999").status_code == 404

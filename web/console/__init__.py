@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from flask import Flask
 
+from web.app_runtime import EXTENSION
 from web.console import downloads, notices, pages, ticket_page
 from web.console.auth import configure
 from web.console.blueprint import bp
-from web.console.downloads import EXPORTS, ReportExports
+from web.console.downloads import EXPORTS as EXPORTS_KEY
+from web.console.downloads import ReportExports
 
 __all__ = ["ReportExports", "install"]
 _PAGES = (pages, ticket_page, notices, downloads)  # each registers its routes on ``bp``
@@ -23,6 +25,6 @@ _PAGES = (pages, ticket_page, notices, downloads)  # each registers its routes o
 def install(app: Flask, *, exports: ReportExports | None = None, demo: bool = False) -> None:
     """Serve the console on ``app`` (``exports`` makes the 考单 downloads; ``demo`` shows a
     person picker on the sign-in page)."""
-    configure(app, demo=demo)
-    app.extensions[EXPORTS] = exports
+    configure(app, app.extensions[EXTENSION].settings.console, demo=demo)
+    app.extensions[EXPORTS_KEY] = exports
     app.register_blueprint(bp)

@@ -23,13 +23,15 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
-from flask import Flask, abort, g, redirect, render_template, request, session, url_for
+from flask import Flask, g, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
 
 from cases.model import Actor
 from cases.permissions import Reach, reach
 from cases.service import actor_for
+from settings.model import ConsoleSettings
 from store.models import Person
 from vocab import STAFF_ROLES
 from web.app_runtime import current_runtime
@@ -41,9 +43,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 SESSION_COOKIE = "gridbot_console"
 
 
-def configure(app: Flask, *, demo: bool = False) -> None:
+def configure(app: Flask, console: ConsoleSettings, *, demo: bool = False) -> None:
     """Session settings from ``console`` in the settings; ``demo`` shows the person picker."""
-    console = current_runtime_of(app).settings.console
     if console.secret_key:
         app.secret_key = console.secret_key
     app.config.update(
@@ -54,12 +55,6 @@ def configure(app: Flask, *, demo: bool = False) -> None:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=console.session_hours),
         CONSOLE_DEMO=demo,
     )
-
-
-def current_runtime_of(app: Flask) -> Any:
-    from web.app_runtime import EXTENSION
-
-    return app.extensions[EXTENSION]
 
 
 @dataclass(frozen=True)
@@ -212,5 +207,15 @@ def logout() -> Any:
                            link=url_for("console.login"))
 
 
-def forbid() -> None:
-    abort(403)
+@bp.errorhandler(400)
+@bp.errorhandler(403)
+@bp.errorhandler(404)
+@bp.errorhandler(503)
+def _error_page(error: HTTPException) -> Any:
+    """The console's errors as its own pages, in Chinese."""
+    code = error.code or 500
+    if code == 400:
+        text = W.BAD_REQUEST.format(reason=error.description or "")
+    else:
+        text = {403: W.FORBIDDEN, 404: W.NOT_FOUND, 503: W.REPORT_UNAVAILABLE}[code]
+    return render_template("console/message.html", message=text), code
