@@ -10,15 +10,16 @@ but are counted by the database, a month per group, so twelve months of a county
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
+from time import monotonic
 
 from sqlalchemy import (
     ColumnElement,
     and_,
     case,
-    exists,
     false,
     func,
     or_,
@@ -38,6 +39,7 @@ UNPLACED_GRID = "-"  # the grid filter's value for tickets not placed in a grid 
 DISPUTE = "dispute"
 _WAITING = (Status.CREATED.value, Status.RETURNED.value)
 OPEN = tuple(s.value for s in OPEN_STATUSES)
+RUNNING = (*_WAITING, Status.DISPATCHED.value, Status.ACCEPTED.value)  # a stage's clock runs
 
 
 def reach_clause(index: RosterIndex, area: Reach) -> ColumnElement[bool] | None:
@@ -155,18 +157,29 @@ def filter_conditions(index: RosterIndex, area: Reach, wanted: TicketFilter, *, 
 def search(session: Session, index: RosterIndex, area: Reach, wanted: TicketFilter, *,
            now: datetime, tz: tzinfo, page_size: int = PAGE_SIZE) -> TicketPage:
     """One page of the tickets ``area`` covers that match ``wanted``, the earliest running
-    deadline first (then those without one, the newest first)."""
+    deadline first, then those without one (finished, mostly), the newest first.
+
+    Read as two runs rather than one sort of every match: the tickets with a running deadline
+    (few: the open ones, by the status index) sorted by it, then the others in id order (the
+    primary key, read backwards until the page is full)."""
     conditions = filter_conditions(index, area, wanted, now=now, tz=tz)
     total = session.scalar(select(func.count(Ticket.id)).where(*conditions)) or 0
     pages = max(1, -(-total // page_size))
     page = min(max(1, wanted.page), pages)
     due = running_due().label("due")
-    rows = session.execute(
-        select(Ticket, due).where(*conditions)
-        .order_by(due.is_(None), due, Ticket.id.desc())
-        .offset((page - 1) * page_size).limit(page_size)
-        .options(selectinload(Ticket.grid), selectinload(Ticket.assignee))
-    ).all()
+    running = and_(Ticket.status.in_(RUNNING), due.is_not(None))
+    timed = session.scalar(select(func.count(Ticket.id)).where(*conditions, running)) or 0
+    offset = (page - 1) * page_size
+    loads = (selectinload(Ticket.grid), selectinload(Ticket.assignee))
+    rows: list[tuple[Ticket, datetime | None]] = []
+    if offset < timed:
+        rows += [(r[0], r[1]) for r in session.execute(
+            select(Ticket, due).where(*conditions, running)
+            .order_by(due, Ticket.id.desc()).offset(offset).limit(page_size).options(*loads))]
+    if len(rows) < page_size:
+        rows += [(ticket, None) for ticket in session.scalars(
+            select(Ticket).where(*conditions, ~running).order_by(Ticket.id.desc())
+            .offset(max(0, offset - timed)).limit(page_size - len(rows)).options(*loads))]
     return TicketPage([r[0] for r in rows], total, page, pages, {r[0].id: r[1] for r in rows})
 
 
@@ -202,11 +215,14 @@ def today_counts(session: Session, index: RosterIndex, area: Reach, now: datetim
     scope = reach_clause(index, area)
     if scope is not None:
         conditions.append(scope)
+    # grouped by ``grid_id + 0``, not the column: grouping by the indexed column makes SQLite
+    # walk the whole table in grid order instead of reading the open tickets by status
+    grid = (Ticket.grid_id + 0).label("grid")
     rows = session.execute(
-        select(Ticket.grid_id, func.count(),
+        select(grid, func.count(),
                func.sum(case((overdue_clause(now), 1), else_=0)),
                func.sum(case((Ticket.urgent.is_(True), 1), else_=0)))
-        .where(*conditions).group_by(Ticket.grid_id)
+        .where(*conditions).group_by(grid)
     ).all()
     grids: dict[str, GridCounts] = {}
     total = overdue = urgent = unplaced = 0
@@ -271,15 +287,15 @@ def months_back(today: date, count: int) -> list[str]:
 
 def monthly_figures(session: Session, index: RosterIndex, area: Reach, months: Sequence[str],
                     tz: tzinfo) -> list[MonthFigures]:
-    """The figures of consecutive ``months`` (oldest first), in one grouped query."""
+    """The figures of consecutive ``months`` (oldest first): one grouped pass over the months'
+    tickets, and one over the few of them marked overdue for resolution (a join, not a
+    subquery per ticket)."""
     bounds = [month_bounds(m, tz) for m in months]
     bucket = case(*((Ticket.created_at < end, n) for n, (_, end) in enumerate(bounds)),
-                  else_=len(bounds))
-    late = exists().where(ClockMark.ticket_id == Ticket.id, ClockMark.kind == "overdue",
-                          ClockMark.stage == "resolve")
+                  else_=len(bounds)).label("bucket")
     resolved = Ticket.resolved_at.is_not(None)
-    on_time = and_(resolved, ~late, or_(Ticket.resolve_due.is_(None),
-                                        Ticket.resolved_at <= Ticket.resolve_due))
+    in_time = and_(resolved, or_(Ticket.resolve_due.is_(None),
+                                 Ticket.resolved_at <= Ticket.resolve_due))
     rated = Ticket.rating.in_(("satisfied", "average", "unsatisfied"))
     dispute = Ticket.category == DISPUTE
 
@@ -291,17 +307,62 @@ def monthly_figures(session: Session, index: RosterIndex, area: Reach, months: S
     scope = reach_clause(index, area)
     if scope is not None:
         conditions.append(scope)
-    label = bucket.label("bucket")
     rows = session.execute(
-        select(label, func.count(), count(resolved), count(or_(resolved, late)), count(on_time),
-               count(rated), count(Ticket.rating == "satisfied"), count(dispute),
-               count(and_(dispute, resolved)))
-        .where(*conditions).group_by(label)
+        select(bucket, func.count(), count(resolved), count(in_time), count(rated),
+               count(Ticket.rating == "satisfied"), count(dispute), count(and_(dispute, resolved)))
+        .where(*conditions).group_by(bucket)
     ).all()
+    late = (select(ClockMark.ticket_id).where(ClockMark.kind == "overdue",
+                                              ClockMark.stage == "resolve")
+            .distinct().subquery())
+    marked = {int(row[0]): row for row in session.execute(
+        select(bucket, count(~resolved), count(in_time))
+        .join(late, late.c.ticket_id == Ticket.id).where(*conditions).group_by(bucket)
+    ).all()}
     found = {int(row[0]): row for row in rows}
     out = []
     for n, month in enumerate(months):
         row = found.get(n)
-        out.append(MonthFigures(month, *(int(v or 0) for v in row[1:])) if row
-                   else MonthFigures(month))
+        if row is None:
+            out.append(MonthFigures(month))
+            continue
+        tickets, done, timely, rated_n, happy, disputes, settled = (int(v or 0) for v in row[1:])
+        late_open, late_timely = (int(v or 0) for v in marked[n][1:]) if n in marked else (0, 0)
+        out.append(MonthFigures(month, tickets=tickets, resolved=done, judged=done + late_open,
+                                on_time=timely - late_timely, rated=rated_n, satisfied=happy,
+                                disputes=disputes, disputes_resolved=settled))
     return out
+
+
+class FiguresCache:
+    """Monthly figures kept per reach for a while: months before last month for ``ttl`` seconds
+    (they change only as old tickets are finished), this month and last month for
+    ``recent_ttl`` (the dashboard's tiles, counted on every request, say what is open now).
+    Counting a year of a township's tickets is the dashboard's one expensive query."""
+
+    def __init__(self, ttl: float = 600.0, recent_ttl: float = 60.0) -> None:
+        self.ttl = ttl
+        self.recent_ttl = recent_ttl
+        self._lock = threading.Lock()
+        self._kept: dict[tuple[Reach, tuple[str, ...]], tuple[float, list[MonthFigures]]] = {}
+
+    def _get(self, session: Session, index: RosterIndex, area: Reach, months: tuple[str, ...],
+             tz: tzinfo, ttl: float) -> list[MonthFigures]:
+        if not months:
+            return []
+        now = monotonic()
+        with self._lock:
+            kept = self._kept.get((area, months))
+        if kept is None or now - kept[0] > ttl:
+            kept = (now, monthly_figures(session, index, area, months, tz))
+            with self._lock:
+                if len(self._kept) > 1000:  # people and months come and go: start afresh
+                    self._kept.clear()
+                self._kept[(area, months)] = kept
+        return kept[1]
+
+    def figures(self, session: Session, index: RosterIndex, area: Reach,
+                months: Sequence[str], tz: tzinfo) -> list[MonthFigures]:
+        """The figures of ``months`` (consecutive, oldest first, the last one this month)."""
+        return [*self._get(session, index, area, tuple(months[:-2]), tz, self.ttl),
+                *self._get(session, index, area, tuple(months[-2:]), tz, self.recent_ttl)]

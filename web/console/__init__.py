@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from cases.ticket_search import FiguresCache
 from web.app_runtime import EXTENSION
 from web.console import downloads, notices, pages, ticket_page
 from web.console.auth import configure
@@ -27,4 +28,5 @@ def install(app: Flask, *, exports: ReportExports | None = None, demo: bool = Fa
     person picker on the sign-in page)."""
     configure(app, app.extensions[EXTENSION].settings.console, demo=demo)
     app.extensions[EXPORTS_KEY] = exports
+    app.extensions[pages.FIGURES] = FiguresCache()
     app.register_blueprint(bp)

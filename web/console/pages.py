@@ -6,13 +6,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import abort, g, render_template, request
+from flask import abort, current_app, g, render_template, request
 
 from cases import wording as core_texts
 from cases.model import Status
 from cases.ticket_search import (
     TicketFilter,
-    monthly_figures,
     months_back,
     search,
     today_counts,
@@ -25,6 +24,7 @@ from web.console.auth import signed_in, viewer
 from web.console.blueprint import bp
 from web.console.charts import Series, bar_chart, line_chart
 
+FIGURES = "gridbot_console_figures"
 RATES = (("resolution_rate", W.RESOLUTION_RATE), ("on_time_rate", W.ON_TIME_RATE),
          ("satisfaction_rate", W.SATISFACTION_RATE), ("mediation_rate", W.MEDIATION_RATE))
 
@@ -56,7 +56,7 @@ def dashboard() -> Any:
     area = viewer().area
     today = today_counts(db, index, area, now)
     months = months_back(calendar.local(now).date(), 12)
-    figures = monthly_figures(db, index, area, months, calendar.tz)
+    figures = current_app.extensions[FIGURES].figures(db, index, area, months, calendar.tz)
     this, last = figures[-1], figures[-2]
     rates = [(label, percent(getattr(this, name)), percent(getattr(last, name)),
               change(getattr(this, name), getattr(last, name))) for name, label in RATES]
