@@ -163,20 +163,20 @@ def search(session: Session, index: RosterIndex, area: Reach, wanted: TicketFilt
     (few: the open ones, by the status index) sorted by it, then the others in id order (the
     primary key, read backwards until the page is full)."""
     conditions = filter_conditions(index, area, wanted, now=now, tz=tz)
-    total = session.scalar(select(func.count(Ticket.id)).where(*conditions)) or 0
+    total = session.scalar(select(func.count()).select_from(Ticket).where(*conditions)) or 0
     pages = max(1, -(-total // page_size))
     page = min(max(1, wanted.page), pages)
     due = running_due().label("due")
     running = and_(Ticket.status.in_(RUNNING), due.is_not(None))
-    timed = session.scalar(select(func.count(Ticket.id)).where(*conditions, running)) or 0
     offset = (page - 1) * page_size
     loads = (selectinload(Ticket.grid), selectinload(Ticket.assignee))
-    rows: list[tuple[Ticket, datetime | None]] = []
-    if offset < timed:
-        rows += [(r[0], r[1]) for r in session.execute(
-            select(Ticket, due).where(*conditions, running)
-            .order_by(due, Ticket.id.desc()).offset(offset).limit(page_size).options(*loads))]
+    rows: list[tuple[Ticket, datetime | None]] = [(r[0], r[1]) for r in session.execute(
+        select(Ticket, due).where(*conditions, running)
+        .order_by(due, Ticket.id.desc()).offset(offset).limit(page_size).options(*loads))]
     if len(rows) < page_size:
+        # where the running ones end: right here, or (a page past them) counted
+        timed = offset + len(rows) if rows else (session.scalar(
+            select(func.count()).select_from(Ticket).where(*conditions, running)) or 0)
         rows += [(ticket, None) for ticket in session.scalars(
             select(Ticket).where(*conditions, ~running).order_by(Ticket.id.desc())
             .offset(max(0, offset - timed)).limit(page_size - len(rows)).options(*loads))]
