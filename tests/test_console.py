@@ -364,3 +364,15 @@ def test_console_errors_are_pages_in_chinese(world, client) -> None:  # type: ig
     got = client.get("/console/tickets/99999")
     assert got.status_code == 404 and "没有找到" in got.get_data(as_text=True)
     assert client.get("/console/notices/99999").status_code == 404
+
+
+def test_behind_the_tls_proxy_wecom_sends_people_back_over_https(world) -> None:  # type: ignore[no-untyped-def]
+    client = world.app.test_client()  # plain http, as nginx on this host forwards it
+    got = client.get("/console/login/wecom?as=zhaolei",
+                     headers={"X-Forwarded-Proto": "https", "Host": "grid.example.cn"})
+    assert query_of(got.headers["Location"])["redirect_uri"] == (
+        "https://grid.example.cn/console/auth/callback")
+    got = client.get("/console/login/wecom?qr=1", headers={"Host": "grid.example.cn"})
+    sent_to = got.headers["Location"]
+    assert "/wwlogin/sso/login?" in sent_to and query_of(sent_to)["login_type"] == "CorpApp"
+    assert query_of(sent_to)["redirect_uri"].startswith("http://grid.example.cn/")

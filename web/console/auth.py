@@ -23,7 +23,7 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
-from flask import Flask, g, redirect, render_template, request, session, url_for
+from flask import Flask, current_app, g, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
@@ -83,8 +83,6 @@ def csrf_token() -> str:
 
 @bp.before_request
 def _guard() -> Any:
-    from flask import current_app
-
     if not current_app.secret_key:
         return render_template("console/message.html", message=W.CONSOLE_CLOSED), 503
     if request.method == "POST":
@@ -143,8 +141,6 @@ def login() -> Any:
     demo_people: list[Person] = []
     if request.args.get("next"):
         session["next"] = _safe_next(request.args.get("next"))
-    from flask import current_app
-
     if current_app.config.get("CONSOLE_DEMO"):
         with current_runtime().session_factory() as db:
             demo_people = list(db.scalars(
@@ -155,17 +151,24 @@ def login() -> Any:
                            error=request.args.get("error"))
 
 
+def _public_scheme() -> str:
+    """The scheme people reach us by: nginx on this host (docs/nginx-gridbot.conf) terminates TLS
+    and says so in X-Forwarded-Proto; WeCom must be sent back to that."""
+    forwarded = request.headers.get("X-Forwarded-Proto", "")
+    if request.remote_addr in ("127.0.0.1", "::1") and forwarded in ("http", "https"):
+        return forwarded
+    return request.scheme
+
+
 @bp.get("/login/wecom")
 def login_wecom() -> Any:
     """Off to WeCom: 网页授权 inside the WeCom client, else 扫码登录 (``?qr=1`` forces it)."""
     state = session["oauth_state"] = secrets.token_urlsafe(16)
     settings = current_runtime().settings.wecom
-    back = url_for("console.auth_callback", _external=True)
+    back = url_for("console.auth_callback", _external=True, _scheme=_public_scheme())
     in_wecom = "wxwork" in request.headers.get("User-Agent", "").lower()
     url = (authorize_url(settings, back, state) if in_wecom and not request.args.get("qr")
            else qr_login_url(settings, back, state))
-    from flask import current_app
-
     who = request.args.get("as", "")
     if who and current_app.config.get("CONSOLE_DEMO"):
         # demo only: the simulator's stand-in for "whoever holds the phone"
