@@ -229,3 +229,44 @@ def test_deliveries_feed(sim):
     _send(base, token, _text("b", "二"))
     feed = requests.get(f"{base}/_sim/deliveries", params={"since": 1}, timeout=5).json()
     assert feed["next"] == 2 and [i["content"] for i in feed["items"]] == ["二"]
+
+
+def _authorize(base: str, state: SimulatorState, **extra: str) -> requests.Response:
+    params = {"appid": state.corp_id, "redirect_uri": "https://grid.example.cn/back?x=1",
+              "response_type": "code", "scope": "snsapi_base", "state": "s1", **extra}
+    return requests.get(f"{base}/connect/oauth2/authorize", params=params,
+                        allow_redirects=False, timeout=5)
+
+
+def test_sign_in_codes_are_one_use_five_minute_and_name_members(sim):
+    state, base = sim
+    state.known_users = {"zhaolei"}
+    assert _authorize(base, state, appid="wrong", sim_user="zhaolei").status_code == 400
+    chooser = _authorize(base, state)
+    assert chooser.status_code == 200 and "sim_user=zhaolei" in chooser.text
+    back = _authorize(base, state, sim_user="zhaolei")
+    assert back.status_code == 302
+    location = back.headers["Location"]
+    assert location.startswith("https://grid.example.cn/back?x=1&code=") and "state=s1" in location
+    code = location.split("code=")[1].split("&")[0]
+    token = _token(base, state)
+    url = f"{base}/cgi-bin/auth/getuserinfo"
+    answer = requests.get(url, params={"access_token": token, "code": code}, timeout=5).json()
+    assert answer["errcode"] == 0 and answer["userid"] == "zhaolei"
+    again = requests.get(url, params={"access_token": token, "code": code}, timeout=5).json()
+    assert again["errcode"] == 40029  # spent
+    assert requests.get(url, params={"code": code}, timeout=5).json()["errcode"] in (41001, 40014)
+    with time_machine.travel(time.time(), tick=True) as traveller:
+        late = state.issue_oauth_code("zhaolei")
+        traveller.shift(301)
+        stale = requests.get(url, params={"access_token": _token(base, state), "code": late},
+                             timeout=5).json()
+    assert stale["errcode"] == 40029  # older than five minutes
+    outsider = state.issue_oauth_code("someone-else")
+    found = requests.get(url, params={"access_token": _token(base, state), "code": outsider},
+                         timeout=5).json()
+    assert found["errcode"] == 0 and "userid" not in found and found["openid"]
+    qr = requests.get(f"{base}/wwlogin/sso/login", allow_redirects=False, timeout=5, params={
+        "login_type": "CorpApp", "appid": state.corp_id, "agentid": state.agent_id,
+        "redirect_uri": "https://grid.example.cn/back", "state": "q", "sim_user": "zhaolei"})
+    assert qr.status_code == 302 and "code=" in qr.headers["Location"]

@@ -15,6 +15,7 @@ their ``reach`` (``cases.permissions``), which every query of the console is lim
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from web.console.blueprint import bp
 from wecom.oauth import SignInRefused, authorize_url, qr_login_url, userid_for_code
 
 F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger(__name__)
 SESSION_COOKIE = "gridbot_console"
 
 
@@ -195,6 +197,7 @@ def auth_callback() -> Any:
             return render_template("console/login.html", demo_people=[],
                                    error=W.NOT_STAFF.format(userid=userid)), 403
         person_id = person.id
+    log.info("console: %s signed in", userid)
     target = _safe_next(session.pop("next", None))
     session.clear()  # a fresh session: nothing carried over from before sign-in
     session.permanent = True

@@ -8,6 +8,7 @@ notice would get, and nothing is kept or sent.
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 from typing import Any
 
@@ -34,6 +35,7 @@ from web.console.auth import signed_in, viewer
 from web.console.blueprint import bp
 from web.console.pages import grid_choices
 
+log = logging.getLogger(__name__)
 ROLE_CHOICES = ("leader", "worker", "micro", "resident")
 
 
@@ -125,6 +127,7 @@ def notice_create() -> Any:
         notice, _plan = create_notice(db, rt.services, draft, author=f"console:{me.userid}",
                                       source="api", now=now)
         db.commit()
+        log.info("console: %s created notice %s", me.userid, notice.id)
     except NoticeRuleError as error:
         db.rollback()
         return _page(form, error=N.error_text(error.code, error.detail), status=400)
@@ -162,5 +165,6 @@ def notice_cancel(notice_id: int) -> Any:
     except NoticeNotFound:
         abort(404)
     g.db.commit()
+    log.info("console: %s cancelled notice %s", viewer().person.userid, notice_id)
     flash(W.CANCELLED.format(id=notice_id, pending=withdrawn), "ok")
     return redirect(url_for("console.notice", notice_id=notice_id))

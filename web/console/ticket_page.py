@@ -9,6 +9,7 @@ its reason), are marked "via console" on the trail, and the people concerned are
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
@@ -33,6 +34,8 @@ from web.console import wording as W
 from web.console.auth import Viewer, signed_in, viewer
 from web.console.blueprint import bp
 from web.console.pages import category_choices, grid_choices
+
+log = logging.getLogger(__name__)
 
 #: The console's actions and the core action each one asks permission for (改类's action
 #: comes with ``cases.corrections``).
@@ -229,6 +232,7 @@ def act(number: int, name: str) -> Any:
     outcome.event.data = {**(outcome.event.data or {}), "via": "console"}
     _tell(outcome, me, reason)
     db.commit()
+    log.info("console: %s %s ticket %s", me.userid, name, number)
     rt.wake_delivery.set()
     t = outcome.ticket
     flash(W.DONE[name].format(
