@@ -98,6 +98,7 @@ class TicketFilter:
     category: str = ""
     overdue: bool = False
     urgent: bool = False
+    mine: bool = False  # held by the viewer (``Reach.person_id``)
     since: date | None = None
     until: date | None = None
     text: str = ""
@@ -139,6 +140,9 @@ def filter_conditions(index: RosterIndex, area: Reach, wanted: TicketFilter, *, 
         conditions.append(overdue_clause(now))
     if wanted.urgent:
         conditions.append(Ticket.urgent.is_(True))
+    if wanted.mine:
+        conditions.append(Ticket.assignee_id == area.person_id if area.person_id is not None
+                          else false())
     if wanted.since is not None:
         conditions.append(Ticket.created_at >= datetime.combine(wanted.since, time(), tz))
     if wanted.until is not None:

@@ -161,6 +161,9 @@ def test_list_filters_and_scope(world, client) -> None:  # type: ignore[no-untyp
     page = _page(worker, "/console/tickets")
     assert page.count("data-ticket=") == 1 and f'data-ticket="{tickets[1].id}"' in page
     assert worker.get(f"/console/tickets/{tickets[0].id}").status_code == 403
+    page = _page(worker, "/console/tickets?mine=1")
+    assert page.count("data-ticket=") == 1  # 陈静 holds it
+    assert _page(client, "/console/tickets?mine=1").count("data-ticket=") == 0  # 赵磊 none
     assert worker.post(f"/console/tickets/{tickets[0].id}/escalate",
                        data={"reason": "x", "csrf_token": csrf_of(worker)}).status_code == 403
 

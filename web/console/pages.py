@@ -92,6 +92,7 @@ def wanted_filter() -> TicketFilter:
         category=args.get("category", "").strip()[:32],
         overdue=args.get("overdue") == "1",
         urgent=args.get("urgent") == "1",
+        mine=args.get("mine") == "1",
         since=_date("since"),
         until=_date("until"),
         text=args.get("q", "").strip()[:100],

@@ -108,7 +108,7 @@ def _message_text(row: OutboxMessage) -> str:
     card = payload.get("template_card")
     if isinstance(card, dict):
         main = card.get("main_title") or {}
-        return f"[卡片] {main.get('title', '')} {main.get('desc', '')}".strip()
+        return W.CARD_MESSAGE.format(title=main.get("title", ""), desc=main.get("desc", "")).strip()
     return f"[{row.msgtype}]"
 
 
