@@ -88,6 +88,8 @@ def _expected(session, actor, wanted, now):  # type: ignore[no-untyped-def]
             continue
         if wanted.urgent and not ticket.urgent:
             continue
+        if wanted.mine and ticket.assignee_id != actor.person_id:
+            continue
         if wanted.text and wanted.text not in ticket.text:
             continue
         out.append((due is None, due or now, -ticket.id))
@@ -104,7 +106,7 @@ def test_every_page_holds_what_the_viewer_may_see_in_due_order(year, session_fac
         index = year.roster.get(session)
         for wanted in (TicketFilter(), TicketFilter(status="open"),
                        TicketFilter(overdue=True), TicketFilter(urgent=True),
-                       TicketFilter(text="路灯")):
+                       TicketFilter(text="路灯"), TicketFilter(mine=True, status="open")):
             found, total = _all_pages(session, index, reach(actor), wanted, now, tz)
             expected = _expected(session, actor, wanted, now)
             assert found == expected, (userid, wanted)
