@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime
 
 import pytest
@@ -379,3 +380,18 @@ def test_behind_the_tls_proxy_wecom_sends_people_back_over_https(world) -> None:
     sent_to = got.headers["Location"]
     assert "/wwlogin/sso/login?" in sent_to and query_of(sent_to)["login_type"] == "CorpApp"
     assert query_of(sent_to)["redirect_uri"].startswith("http://grid.example.cn/")
+
+
+def test_charts_are_plain_svg_with_gaps_for_months_without_data() -> None:
+    from web.console.charts import Series, bar_chart, line_chart
+
+    svg = str(line_chart(["2026-01", "2026-02", "2026-03", "2026-04"],
+                         [Series("办结率", [0.5, None, 0.75, 1.0]), Series("<x>", [None] * 4)],
+                         title="趋势"))
+    assert svg.startswith("<svg") and "<script" not in svg and "&lt;x&gt;" in svg
+    assert svg.count("<polyline") == 1  # the run after the gap; a lone point is a dot
+    assert svg.count("<circle") == 3
+    bars = str(bar_chart(["甲", "乙"], [10, 5], [2, 0], title="网格", total_name="在办",
+                         highlight_name="超期"))
+    widths = [float(w) for w in re.findall(r'width="([\d.]+)" height="14"', bars)]
+    assert widths[0] == 2 * widths[2] and widths[1] == widths[0] / 5 and widths[3] == 0

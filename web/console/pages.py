@@ -25,6 +25,7 @@ from web.console.blueprint import bp
 from web.console.charts import Series, bar_chart, line_chart
 
 FIGURES = "gridbot_console_figures"
+BARS = 20  # grids in the bar chart (the table lists them all)
 RATES = (("resolution_rate", W.RESOLUTION_RATE), ("on_time_rate", W.ON_TIME_RATE),
          ("satisfaction_rate", W.SATISFACTION_RATE), ("mediation_rate", W.MEDIATION_RATE))
 
@@ -62,11 +63,13 @@ def dashboard() -> Any:
               change(getattr(this, name), getattr(last, name))) for name, label in RATES]
     trend = line_chart(months, [Series(label, [getattr(f, name) for f in figures])
                                 for name, label in RATES], title=W.TREND_TITLE)
-    bars = bar_chart([c.name for c in today.grids], [c.open for c in today.grids],
-                     [c.overdue for c in today.grids], title=W.BARS_TITLE,
-                     total_name=W.OPEN, highlight_name=W.OVERDUE)
+    top = today.grids[:BARS]  # the most open first
+    bars = bar_chart([c.name for c in top], [c.open for c in top], [c.overdue for c in top],
+                     title=W.BARS_TITLE, total_name=W.OPEN, highlight_name=W.OVERDUE)
     return render_template("console/dashboard.html", today=today, rates=rates, this=this,
-                           last=last, trend=trend, bars=bars)
+                           last=last, trend=trend, bars=bars,
+                           bars_note=W.BARS_TOP.format(count=BARS) if len(today.grids) > BARS
+                           else "")
 
 
 def _date(name: str) -> date | None:

@@ -48,6 +48,7 @@ MEDIATION_RATE = "化解率"
 TICKETS_COUNT = "工单数"
 TREND_TITLE = "近 12 个月趋势"
 BARS_TITLE = "各网格在办 / 超期"
+BARS_TOP = "图中为在办最多的 {count} 个网格，表中列出全部。"
 NO_DATA = "—"
 RATE_NOTES = "办结率＝已办结/工单数；按时办结率＝按时办结/应办结；满意率＝满意/已评价（不含未评价）；化解率＝矛盾纠纷已办结/矛盾纠纷工单。"
 
