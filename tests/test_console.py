@@ -75,7 +75,7 @@ def test_sign_in_goes_through_wecom_and_sets_a_secure_httponly_cookie(world, cli
     assert got.status_code == 302 and got.headers["Location"].endswith("/console/")
     cookie = got.headers["Set-Cookie"]
     assert "gridbot_console=" in cookie and "HttpOnly" in cookie and "Secure" in cookie
-    assert "SameSite=Lax" in cookie
+    assert "SameSite=Lax" in cookie and "Expires=" in cookie  # console.session_hours
     assert "赵磊" in _page(client, "/console/")
     # the code came through auth/getuserinfo with the app's token
     assert [c.params.get("code") for c in world.state.calls_to("/cgi-bin/auth/getuserinfo")]
@@ -395,3 +395,12 @@ def test_charts_are_plain_svg_with_gaps_for_months_without_data() -> None:
                          highlight_name="超期"))
     widths = [float(w) for w in re.findall(r'width="([\d.]+)" height="14"', bars)]
     assert widths[0] == 2 * widths[2] and widths[1] == widths[0] / 5 and widths[3] == 0
+
+
+def test_after_sign_in_only_a_console_page_is_a_destination(world, client) -> None:  # type: ignore[no-untyped-def]
+    got = client.get(authorize(client, "zhaolei", next_path="/console/notices"))
+    assert got.headers["Location"].endswith("/console/notices")
+    for elsewhere in ("https://evil.example/console/", "//evil.example/console/", "/demo"):
+        other = https_client(world.app)
+        got = other.get(authorize(other, "zhaolei", next_path=elsewhere))
+        assert got.headers["Location"].endswith("/console/"), elsewhere
