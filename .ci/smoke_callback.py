@@ -38,7 +38,8 @@ def main(config: str) -> int:
     settings = dataclasses.replace(
         settings, wecom=dataclasses.replace(settings.wecom, api_base=sim_url))
     runtime = build_runtime(settings, engine=prepare_database(settings, migrate=False))
-    base_url, stop_app = serve_in_thread(create_app(runtime))
+    app = create_app(runtime)
+    base_url, stop_app = serve_in_thread(app)
     try:
         w = settings.wecom
         client = CallbackClient(base_url, w.token, w.encoding_aes_key, w.corp_id,
@@ -50,14 +51,21 @@ def main(config: str) -> int:
         with runtime.session_factory() as session:
             tickets = session.scalar(select(func.count()).select_from(Ticket)) or 0
         receipts = [d.content for d in state.messages_for(RESIDENT)]
+        # the console's templates and stylesheet come from the installed package (closed here:
+        # no SECRET_KEY, which it says on its own page)
+        console = app.test_client().get("/console/login")
+        style = app.test_client().get("/console/static/console.css")
+        console_ok = (console.status_code == 503 and "SECRET_KEY" in console.get_data(True)
+                      and style.status_code == 200)
     finally:
         stop_app()
         runtime.close()
         stop_simulator()
     print(f"callback answered {delivery.status} after {delivery.count} attempt(s); "
           f"{routed} routed; {tickets} ticket(s); {delivered} message(s) delivered; "
-          f"{RESIDENT} received {len(receipts)}")
-    ok = delivery.status == 200 and tickets == 1 and bool(receipts)
+          f"{RESIDENT} received {len(receipts)}; console page and stylesheet "
+          f"{'served' if console_ok else 'MISSING'}")
+    ok = delivery.status == 200 and tickets == 1 and bool(receipts) and console_ok
     if not ok:
         print("smoke callback FAILED", file=sys.stderr)
     return 0 if ok else 1
