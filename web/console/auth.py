@@ -85,6 +85,8 @@ def csrf_token() -> str:
 
 @bp.before_request
 def _guard() -> Any:
+    if request.endpoint == "console.static":
+        return None
     if not current_app.secret_key:
         return render_template("console/message.html", message=W.CONSOLE_CLOSED), 503
     if request.method == "POST":
