@@ -10,11 +10,9 @@ but are counted by the database, a month per group, so twelve months of a county
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
-from time import monotonic
 
 from sqlalchemy import (
     ColumnElement,
@@ -336,37 +334,3 @@ def monthly_figures(session: Session, index: RosterIndex, area: Reach, months: S
                                 on_time=timely - late_timely, rated=rated_n, satisfied=happy,
                                 disputes=disputes, disputes_resolved=settled))
     return out
-
-
-class FiguresCache:
-    """Monthly figures kept per reach for a while: months before last month for ``ttl`` seconds
-    (they change only as old tickets are finished), this month and last month for
-    ``recent_ttl`` (the dashboard's tiles, counted on every request, say what is open now).
-    Counting a year of a township's tickets is the dashboard's one expensive query."""
-
-    def __init__(self, ttl: float = 600.0, recent_ttl: float = 60.0) -> None:
-        self.ttl = ttl
-        self.recent_ttl = recent_ttl
-        self._lock = threading.Lock()
-        self._kept: dict[tuple[Reach, tuple[str, ...]], tuple[float, list[MonthFigures]]] = {}
-
-    def _get(self, session: Session, index: RosterIndex, area: Reach, months: tuple[str, ...],
-             tz: tzinfo, ttl: float) -> list[MonthFigures]:
-        if not months:
-            return []
-        now = monotonic()
-        with self._lock:
-            kept = self._kept.get((area, months))
-        if kept is None or now - kept[0] > ttl:
-            kept = (now, monthly_figures(session, index, area, months, tz))
-            with self._lock:
-                if len(self._kept) > 1000:  # people and months come and go: start afresh
-                    self._kept.clear()
-                self._kept[(area, months)] = kept
-        return kept[1]
-
-    def figures(self, session: Session, index: RosterIndex, area: Reach,
-                months: Sequence[str], tz: tzinfo) -> list[MonthFigures]:
-        """The figures of ``months`` (consecutive, oldest first, the last one this month)."""
-        return [*self._get(session, index, area, tuple(months[:-2]), tz, self.ttl),
-                *self._get(session, index, area, tuple(months[-2:]), tz, self.recent_ttl)]

@@ -404,3 +404,32 @@ def test_after_sign_in_only_a_console_page_is_a_destination(world, client) -> No
         other = https_client(world.app)
         got = other.get(authorize(other, "zhaolei", next_path=elsewhere))
         assert got.headers["Location"].endswith("/console/"), elsewhere
+
+
+def test_stale_figures_are_answered_at_once_and_counted_again_in_the_background(world) -> None:  # type: ignore[no-untyped-def]
+    import threading
+    import time
+
+    from cases.permissions import Reach
+    from cases.ticket_search import months_back
+    from web.console.figures import FiguresCache
+
+    runtime = world.runtime
+    tz = runtime.services.calendar.tz
+    months = months_back(datetime.now(tz).date(), 3)
+    cache = FiguresCache(runtime.session_factory, ttl=0.0, recent_ttl=0.0)
+    everything = Reach(everything=True)
+
+    def this_month() -> int:
+        with world.session() as session:
+            index = runtime.services.roster.get(session)
+            return cache.figures(session, index, everything, months, tz)[-1].tickets
+
+    assert this_month() == 3  # counted: nothing kept yet
+    world.say_in_group("lisi", "wrDSY2", "小区东门的路灯坏了三天了，晚上很黑")
+    assert this_month() == 3  # stale, answered at once; a refresh has started
+    for _ in range(100):
+        if not any(t.name == "console-figures" for t in threading.enumerate()):
+            break
+        time.sleep(0.05)
+    assert this_month() == 4

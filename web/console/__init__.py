@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from cases.ticket_search import FiguresCache
 from web.app_runtime import EXTENSION
 from web.console import downloads, notices, pages, ticket_page
 from web.console.auth import configure
 from web.console.blueprint import bp
 from web.console.downloads import EXPORTS as EXPORTS_KEY
 from web.console.downloads import ReportExports
+from web.console.figures import FiguresCache
 
 __all__ = ["ReportExports", "install"]
 _PAGES = (pages, ticket_page, notices, downloads)  # each registers its routes on ``bp``
@@ -28,5 +28,5 @@ def install(app: Flask, *, exports: ReportExports | None = None, demo: bool = Fa
     person picker on the sign-in page)."""
     configure(app, app.extensions[EXTENSION].settings.console, demo=demo)
     app.extensions[EXPORTS_KEY] = exports
-    app.extensions[pages.FIGURES] = FiguresCache()
+    app.extensions[pages.FIGURES] = FiguresCache(app.extensions[EXTENSION].session_factory)
     app.register_blueprint(bp)
