@@ -212,7 +212,10 @@ def test_dispatch_transfer_and_close(world, client) -> None:  # type: ignore[no-
         from store.models import Person
 
         people = {p.userid: p.id for p in session.scalars(select(Person))}
-    # 刘洋 works 西湖第二网格: the core refuses, as in chat, and the page says why
+    # 刘洋 works 西湖第二网格: not offered, and refused by the core (as in chat) with the reason
+    form = _page(client, f"/console/tickets/{ticket.id}").split('id="form-transfer"')[1]
+    form = form.split("</form>")[0]
+    assert f'value="{people["sunli"]}"' in form and f'value="{people["liuyang"]}"' not in form
     got = client.post(f"/console/tickets/{ticket.id}/transfer",
                       data={"person": str(people["liuyang"]), "csrf_token": csrf_of(client)})
     assert got.status_code == 302

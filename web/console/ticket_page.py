@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from cases import wording as core_texts
 from cases.deadlines import SlaClock
-from cases.model import Action, Status
-from cases.permissions import check
+from cases.model import Action, Actor, Duty, Status
+from cases.permissions import can_handle, check
 from cases.service import Outcome, Workflow, load, view_of
 from nlp import Classification
 from notify.messenger import Messenger
@@ -27,7 +27,7 @@ from notify.tickets import format_deadline, format_time
 from notify.trail import trail_lines
 from notify.wording import tickets as T
 from store.clock import utcnow
-from store.models import Grid, OutboxMessage, Person, Ticket
+from store.models import Grid, Membership, OutboxMessage, Person, Ticket
 from vocab import STAFF_ROLES
 from web.app_runtime import current_runtime
 from web.console import wording as W
@@ -124,8 +124,22 @@ def _visible_ticket(number: int, *, lock: bool = False) -> Ticket:
 
 
 def staff_choices() -> list[Person]:
+    """Everyone a ticket can be dispatched to (派单 places it where the person works)."""
     return list(g.db.scalars(select(Person).where(
         Person.role.in_(sorted(STAFF_ROLES)), Person.active.is_(True)).order_by(Person.name)))
+
+
+def transfer_choices(staff: list[Person], ticket: Ticket) -> list[Person]:
+    """Those who could take the ticket over (``permissions.can_handle``, as 转派 in chat checks),
+    their duties read in one query."""
+    duties: dict[int, list[Duty]] = {}
+    for person_id, code, role in g.db.execute(
+            select(Membership.person_id, Grid.code, Membership.role)
+            .join(Grid, Grid.id == Membership.grid_id)):
+        duties.setdefault(person_id, []).append(Duty(code, str(role)))
+    view = view_of(ticket)
+    return [p for p in staff if p.id != ticket.assignee_id and can_handle(
+        Actor(p.id, p.role, tuple(duties.get(p.id, ())), p.department), view)]
 
 
 @bp.get("/tickets/<int:number>")
@@ -141,6 +155,7 @@ def ticket(number: int) -> Any:
              "text": _message_text(m), "status": W.OUTBOX_STATUS.get(str(m.status), m.status)}
             for m in messages]
     actions = allowed_actions(viewer(), found)
+    staff = staff_choices() if {"dispatch", "transfer"} & set(actions) else []
     return render_template(
         "console/ticket.html", t=found,
         category=rt.services.classifier.category_name(found.category),
@@ -152,7 +167,8 @@ def ticket(number: int) -> Any:
                                          ("resolve_due", W.RESOLVE_DUE))],
         created=format_time(found.created_at, calendar.tz),
         trail=trail_lines(g.db, found, calendar), sent=sent, actions=actions,
-        staff=staff_choices() if {"dispatch", "transfer"} & set(actions) else [],
+        staff=staff if "dispatch" in actions else [],
+        transfer_to=transfer_choices(staff, found) if "transfer" in actions else [],
         grids=grid_choices(rt.services.roster.get(g.db)) if "dispatch" in actions else [],
         categories=category_choices() if "reclassify" in actions else [],
         rating=core_texts.RATING_LABELS.get(found.rating) if found.rating else None,  # type: ignore[call-overload]
