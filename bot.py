@@ -69,7 +69,6 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from cli.report import ConsoleExports
     from runtime.build import build_runtime
     from runtime.database import prepare_database
     from schedules.runner import start_delivery, start_processing
@@ -79,7 +78,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     engine = prepare_database(settings, migrate=args.migrate)
     runtime = build_runtime(settings, engine=engine)
-    app = create_app(runtime, exports=ConsoleExports())
+    app = create_app(runtime)
 
     stoppers = [start_processing(runtime)] if args.process else []
     if args.deliver:
@@ -96,12 +95,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from cli.report import ConsoleExports
     from runtime.demo import run_demo
 
     settings = settings_from(args)
-    return run_demo(settings, host=args.host, port=args.port, database_url=args.database_url,
-                    exports=ConsoleExports())
+    return run_demo(settings, host=args.host, port=args.port, database_url=args.database_url)
 
 
 def default_config() -> Path:

@@ -99,15 +99,3 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     report.add_argument("--out", help="write to this file (required for xlsx)")
     report.set_defaults(func=cmd_report)
 
-
-class ConsoleExports:
-    """The web console's 考单 downloads, made by this module's exports (``web`` cannot import
-    ``cli``: the entry point hands this to ``create_app``)."""
-
-    def csv(self, report: KpiReport) -> bytes:
-        return render_csv(report).encode("utf-8-sig")
-
-    def xlsx(self, report: KpiReport, title: str) -> bytes:
-        buffer = io.BytesIO()
-        write_xlsx(report, buffer, title)  # type: ignore[arg-type]  # openpyxl takes a file too
-        return buffer.getvalue()

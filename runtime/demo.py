@@ -21,7 +21,7 @@ from runtime.build import build_runtime
 from runtime.database import prepare_database
 from schedules.runner import start_background
 from settings.model import ConsoleSettings, Settings
-from web import ReportExports, create_app
+from web import create_app
 from web.demo import SIM_PREFIX, DemoWorld, demo_blueprint
 from wecom.simulator import SimulatorState, create_simulator_app
 
@@ -39,7 +39,6 @@ def run_demo(
     host: str,
     port: int,
     database_url: str | None,
-    exports: ReportExports | None = None,
 ) -> int:
     """Start the simulator, GridBot, the delivery worker and the scheduler; serve until Ctrl-C."""
     base_url = f"http://{host}:{port}"
@@ -64,7 +63,7 @@ def run_demo(
     )
     engine = prepare_database(settings, migrate=True)
     runtime = build_runtime(settings, engine=engine)
-    app: Flask = create_app(runtime, exports=exports, demo=True)
+    app: Flask = create_app(runtime, demo=True)
     world = DemoWorld(settings=settings, state=state, base_url=base_url)
     app.register_blueprint(demo_blueprint(world))
     app.add_url_rule("/", "index", lambda: ('<meta http-equiv="refresh" content="0; url=/demo">'))

@@ -32,10 +32,9 @@ def console_settings(settings: Settings, sim_url: str, *, secure: bool = True) -
 
 
 def console_app(runtime: Any) -> Flask:
-    from cli.report import ConsoleExports
     from web import create_app
 
-    app = create_app(runtime, exports=ConsoleExports(), demo=True)
+    app = create_app(runtime, demo=True)
     app.config["TESTING"] = True
     return app
 

@@ -297,10 +297,12 @@ def test_month_report_downloads_xlsx_and_csv(world, client) -> None:  # type: ig
     sign_in(client, "zhaolei")
     month = world.tickets()[0].created_at.astimezone(
         world.runtime.services.calendar.tz).strftime("%Y-%m")
+    assert 'id="download-xlsx"' in _page(client, f"/console/report?month={month}")
     got = client.get(f"/console/report/{month}.xlsx")
     assert got.status_code == 200 and "attachment" in got.headers["Content-Disposition"]
     book = load_workbook(io.BytesIO(got.data))
-    rows = list(book.active.iter_rows(values_only=True))
+    assert "工单明细" in book.sheetnames  # reports' workbook: a sheet per view, every ticket
+    rows = list(book["考单"].iter_rows(values_only=True))
     assert any(row and row[0] == "合计" and row[3] == 3 for row in rows)
     got = client.get(f"/console/report/{month}.csv")
     assert got.data.startswith(b"\xef\xbb\xbf")
@@ -308,12 +310,19 @@ def test_month_report_downloads_xlsx_and_csv(world, client) -> None:  # type: ig
     assert table[0][0] == "范围" and any(r[0] == "合计" and r[3] == "3" for r in table)
     assert client.get("/console/report/2026-13.csv").status_code == 400
     leader = https_client(world.app)
-    sign_in(leader, "sunli")
-    table = list(csv.reader(io.StringIO(
-        leader.get(f"/console/report/{month}.csv").data.decode("utf-8-sig"))))
+    sign_in(leader, "sunli")  # 西湖社区: her subtree only
+    page = _page(leader, f"/console/report?month={month}")
+    assert 'id="download-csv-640323001002"' in page and 'id="download-csv"' not in page
+    assert leader.get(f"/console/report/{month}.csv").status_code == 403
+    assert leader.get(f"/console/report/{month}.csv?grid=640323001001").status_code == 403
+    table = list(csv.reader(io.StringIO(leader.get(
+        f"/console/report/{month}.csv?grid=640323001002").data.decode("utf-8-sig"))))
     assert any(r[0] == "合计" and r[3] == "1" for r in table)
+    got = leader.get(f"/console/report/{month}.xlsx?grid=640323001002001")  # a grid below
+    assert got.status_code == 200
     department = https_client(world.app)
     sign_in(department, "minzheng")
+    assert department.get("/console/report").status_code == 403
     assert department.get(f"/console/report/{month}.csv").status_code == 403
 
 
@@ -355,15 +364,29 @@ def test_dispatch_of_an_unplaced_ticket_to_a_grid(world, client) -> None:  # typ
 
 
 def test_reclassify_goes_through_the_corrections_of_cases(world, client) -> None:  # type: ignore[no-untyped-def]
-    pytest.importorskip("cases.corrections", reason="改类 is recorded by cases.corrections")
+    from store.correction_models import ClassifierCorrection
+
     sign_in(client, "zhaolei")
-    ticket = world.tickets()[1]
+    ticket = world.tickets()[1]  # 楼道堆满杂物: 安全隐患 at intake
+    assert ticket.category == "safety"
     assert 'id="form-reclassify"' in _page(client, f"/console/tickets/{ticket.id}")
     client.post(f"/console/tickets/{ticket.id}/reclassify",
-                data={"category": "safety", "reason": "消防通道堵塞属安全隐患",
+                data={"category": "environment", "reason": "楼道杂物属环境卫生",
                       "csrf_token": csrf_of(client)})
-    assert world.tickets()[1].category == "safety"
-    assert "经控制台" in _page(client, f"/console/tickets/{ticket.id}")
+    assert world.tickets()[1].category == "environment"
+    page = _page(client, f"/console/tickets/{ticket.id}")
+    assert "已改为「环境卫生」" in page and "经控制台" in page
+    with world.session() as session:
+        [correction] = session.scalars(select(ClassifierCorrection)).all()
+        assert (correction.predicted, correction.corrected) == ("safety", "environment")
+        assert correction.reason == "楼道杂物属环境卫生"
+    # without a reason the core's code is not even asked
+    client.post(f"/console/tickets/{ticket.id}/reclassify",
+                data={"category": "safety", "reason": "", "csrf_token": csrf_of(client)})
+    assert world.tickets()[1].category == "environment"
+    worker = https_client(world.app)
+    sign_in(worker, "chenjing")  # a worker may not 改类 (leaders, the centre, admin)
+    assert 'id="form-reclassify"' not in _page(worker, f"/console/tickets/{ticket.id}")
 
 
 def test_console_errors_are_pages_in_chinese(world, client) -> None:  # type: ignore[no-untyped-def]

@@ -13,7 +13,6 @@ from flask import Flask
 
 from web.api import bp as api_bp
 from web.app_runtime import EXTENSION, AppRuntime
-from web.console import ReportExports
 from web.console import install as install_console
 from web.health import bp as health_bp
 from web.open311 import bp as open311_bp
@@ -22,10 +21,9 @@ from web.tickets_api import bp as tickets_api_bp
 from wecom.callbacks import ChannelKeys, make_blueprint
 
 
-def create_app(runtime: AppRuntime, *, exports: ReportExports | None = None,
-               demo: bool = False) -> Flask:
-    """The GridBot web application serving ``runtime`` (``exports``: the console's 考单
-    downloads; ``demo``: the console's sign-in page offers a person picker)."""
+def create_app(runtime: AppRuntime, *, demo: bool = False) -> Flask:
+    """The GridBot web application serving ``runtime`` (``demo``: the console's sign-in page
+    offers a person picker)."""
     settings = runtime.settings
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
@@ -45,5 +43,5 @@ def create_app(runtime: AppRuntime, *, exports: ReportExports | None = None,
     app.register_blueprint(tickets_api_bp)
     app.register_blueprint(open311_bp)
     app.register_blueprint(openapi_bp)
-    install_console(app, exports=exports, demo=demo)
+    install_console(app, demo=demo)
     return app

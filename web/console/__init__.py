@@ -15,18 +15,14 @@ from web.app_runtime import EXTENSION
 from web.console import downloads, notices, pages, ticket_page
 from web.console.auth import configure
 from web.console.blueprint import bp
-from web.console.downloads import EXPORTS as EXPORTS_KEY
-from web.console.downloads import ReportExports
 from web.console.figures import FiguresCache
 
-__all__ = ["ReportExports", "install"]
+__all__ = ["install"]
 _PAGES = (pages, ticket_page, notices, downloads)  # each registers its routes on ``bp``
 
 
-def install(app: Flask, *, exports: ReportExports | None = None, demo: bool = False) -> None:
-    """Serve the console on ``app`` (``exports`` makes the 考单 downloads; ``demo`` shows a
-    person picker on the sign-in page)."""
+def install(app: Flask, *, demo: bool = False) -> None:
+    """Serve the console on ``app`` (``demo`` shows a person picker on the sign-in page)."""
     configure(app, app.extensions[EXTENSION].settings.console, demo=demo)
-    app.extensions[EXPORTS_KEY] = exports
     app.extensions[pages.FIGURES] = FiguresCache(app.extensions[EXTENSION].session_factory)
     app.register_blueprint(bp)
