@@ -3,8 +3,9 @@
 HTTP only: the runtime (engines, services, router, intake) is built by the composition root
 (:mod:`runtime`) and handed in. Everything a request needs hangs off
 ``app.extensions["gridbot"]``; no module-level state. Blueprints: the WeCom callbacks
-(``wecom``), health checks (:mod:`web.health`), the JSON API (:mod:`web.api`), the centre's
-console (:mod:`web.console`) and, in demo mode, the chat page (:mod:`web.demo`).
+(``wecom``), health checks (:mod:`web.health`), the JSON API (:mod:`web.api`, tickets and
+OpenAPI), Open311, the centre's console (:mod:`web.console`) and, in demo mode, the chat page
+(:mod:`web.demo`).
 """
 
 from __future__ import annotations
