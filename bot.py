@@ -86,7 +86,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"GridBot serving on http://{args.host}:{args.port} (callbacks: /wecom/callback, "
           f"/wecom/aibot; console: /console)", flush=True)
     try:
-        serve(app, host=args.host, port=args.port, threads=args.threads)
+        serve(app, host=args.host, port=args.port, threads=args.threads,
+              options=settings.server)
     finally:
         for stop in stoppers:
             stop()
@@ -131,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080)
     # Each callback waits for its row's commit (a database round trip, a WAL write); 8 threads
     # overlap those waits and let concurrent callbacks share commits (bench/callback_load.py)
-    serve.add_argument("--threads", type=int, default=8, help="request threads (default 8)")
+    serve.add_argument("--threads", type=int, default=None,
+                       help="request threads (default: config server.threads, 8)")
     serve.add_argument("--migrate", action="store_true", help="apply migrations at start")
     serve.add_argument("--no-process", dest="process", action="store_false",
                        help="only record messages; route them in `worker` processes")

@@ -28,6 +28,7 @@ from settings.model import (
     GroupSettings,
     ReportSettings,
     RosterEntry,
+    ServerSettings,
     Settings,
     SlaSettings,
     SourceSettings,
@@ -115,6 +116,7 @@ def _settings(config: ConfigDocument, base_dir: Path, source: Path | None) -> Se
             secret_key=config.console.secret_key or None,
             session_hours=config.console.session_hours,
             secure_cookies=config.console.secure_cookies),
+        server=ServerSettings(**config.server.model_dump()),
         source_path=source,
     )
 

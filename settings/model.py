@@ -156,6 +156,17 @@ class ConsoleSettings:
 
 
 @dataclass(frozen=True)
+class ServerSettings:
+    """`serve`'s waitress: threads, and the connections it holds (idle ones closed in time)."""
+
+    threads: int = 8
+    connection_limit: int = 1000
+    channel_timeout_seconds: int = 10
+    cleanup_interval_seconds: int = 2
+    backlog: int = 1024
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything GridBot is configured with."""
 
@@ -177,4 +188,5 @@ class Settings:
     report: ReportSettings = field(default_factory=ReportSettings)
     conversation: ConversationSettings = field(default_factory=ConversationSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
     source_path: Path | None = None

@@ -345,6 +345,24 @@ class ConversationSection(Section):
     """hours "which ticket did you mean?" waits for the ticket number."""
 
 
+class ServerSection(Section):
+    """`serve`'s web server (waitress): how many connections it holds and how long an idle one
+    lives. Idle and half-sent connections cost no request thread, only a socket; the defaults
+    keep callbacks answered within WeCom's 5 s while hundreds of them are open."""
+
+    threads: Count = 8
+    """request threads (`serve --threads` overrides): each callback waits for its commit."""
+    connection_limit: Count = 1000
+    """open connections (idle, half-sent or working) before new ones wait in the backlog."""
+    channel_timeout_seconds: Count = 10
+    """a connection with no activity for this long is closed (idle keep-alive, stalled request);
+    keep it above nginx's upstream keepalive_timeout."""
+    cleanup_interval_seconds: Count = 2
+    """how often idle connections are looked for."""
+    backlog: Count = 1024
+    """connections the kernel queues while none is accepted (listen(2))."""
+
+
 class ApiSection(Section):
     """The JSON API: legacy bearer tokens (every scope; prefer ``bot.py api-token add``, or
     GRIDBOT_API_TOKENS in the environment) and each token's request budget."""
@@ -391,6 +409,7 @@ class ConfigDocument(Section):
     conversation: ConversationSection = ConversationSection()
     api: ApiSection = ApiSection()
     console: ConsoleSection = ConsoleSection()
+    server: ServerSection = ServerSection()
 
     @field_validator("grids")
     @classmethod

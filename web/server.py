@@ -1,4 +1,14 @@
-"""The production web server (waitress) for a GridBot app, and the hygiene of its log.
+"""The production web server (waitress) for a GridBot app, its connection limits, and the
+hygiene of its log.
+
+Idle keep-alive connections and requests sent halfway cost waitress a socket in its I/O loop, not
+a request thread; but past ``connection_limit`` it stops accepting, and a valid callback waits in
+the kernel's backlog until an idle connection times out (waitress's defaults: 100 connections,
+120 s, swept every 30 s — a few hundred idle clients kept WeCom's callbacks unanswered past its
+5 s). ``make_server`` takes these from config.yaml's ``server`` section
+(:class:`settings.model.ServerSettings`): a high limit, idle connections closed after seconds,
+``poll()`` rather than ``select()`` (whose 1,024-descriptor ceiling a high limit would pass),
+and request bodies capped at the app's ``MAX_CONTENT_LENGTH``.
 
 waitress warns "Task queue depth is N" for every request that has to wait for a free thread —
 from its I/O loop, holding the lock its request threads take their work from. Under a burst of
@@ -15,6 +25,8 @@ import time
 from collections.abc import Callable
 
 from flask import Flask
+
+from settings.model import ServerSettings
 
 log = logging.getLogger("waitress.queue")
 
@@ -56,16 +68,34 @@ class QueueDepthLog:
             )
 
 
-def make_server(app: Flask, *, host: str, port: int, threads: int):  # type: ignore[no-untyped-def]
-    """A waitress server for ``app``, bound and not yet running, its queue warnings summed up."""
+def make_server(  # type: ignore[no-untyped-def]
+    app: Flask, *, host: str, port: int, threads: int | None = None,
+    options: ServerSettings | None = None,
+):
+    """A waitress server for ``app``, bound and not yet running, its queue warnings summed up.
+
+    ``threads`` (the command line's) wins over ``options.threads``.
+    """
     from waitress import create_server
 
-    server = create_server(app, host=host, port=port, threads=threads, channel_timeout=30,
-                           ident="GridBot")
+    options = options or ServerSettings()
+    body_limit = app.config.get("MAX_CONTENT_LENGTH") or 1024 * 1024
+    server = create_server(
+        app, host=host, port=port, threads=threads or options.threads, ident="GridBot",
+        connection_limit=options.connection_limit,
+        channel_timeout=options.channel_timeout_seconds,
+        cleanup_interval=options.cleanup_interval_seconds,
+        backlog=options.backlog,
+        asyncore_use_poll=True,
+        max_request_body_size=body_limit,
+    )
     server.task_dispatcher.queue_logger = QueueDepthLog()
     return server
 
 
-def serve(app: Flask, *, host: str, port: int, threads: int) -> None:
+def serve(
+    app: Flask, *, host: str, port: int, threads: int | None = None,
+    options: ServerSettings | None = None,
+) -> None:
     """Serve ``app`` with waitress until interrupted."""
-    make_server(app, host=host, port=port, threads=threads).run()
+    make_server(app, host=host, port=port, threads=threads, options=options).run()
