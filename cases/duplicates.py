@@ -5,11 +5,20 @@ open ticket is at most ``WINDOW`` (48 hours) old, and the texts are similar: the
 their character bigrams (Han characters, letters and digits only, function characters such as
 的 了 都 我 家 removed first) is at least ``THRESHOLD`` (0.5). Character bigrams need no word segmentation and are robust to the small rewordings of
 chat ("楼道堆满杂物" / "楼道里堆满了杂物"). Pure: the caller supplies the candidates.
+
+Finding the candidates is bounded by prefix filtering (:func:`prefix`): order every text's
+bigrams one fixed way (by a hash, the same for every text); when two texts reach the threshold,
+the first ``n - ceil(THRESHOLD·n) + 1`` bigrams of each share at least one bigram, and their
+sizes are within ``THRESHOLD`` of each other (:func:`size_range`). So an open ticket is indexed
+by its prefix only (``cases.duplicate_index``), and a new report looks up its own prefix: no
+ticket that could reach the threshold is left out, and unrelated tickets are never read.
 """
 
 from __future__ import annotations
 
+import math
 import re
+import zlib
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -29,6 +38,24 @@ def bigrams(text: str) -> frozenset[str]:
             grams.add(run)
         grams.update(run[i:i + 2] for i in range(len(run) - 1))
     return frozenset(grams)
+
+
+def _order(gram: str) -> tuple[int, str]:
+    """The one fixed order of bigrams that prefixes are taken in (spread by a hash)."""
+    return zlib.crc32(gram.encode("utf-8")), gram
+
+
+def prefix(grams: frozenset[str], threshold: float = THRESHOLD) -> tuple[str, ...]:
+    """The bigrams a text is indexed and looked up by: the first ``n - ceil(t·n) + 1`` of them
+    in the fixed order. Two sets with Jaccard ≥ ``t`` share a bigram of their prefixes."""
+    ordered = sorted(grams, key=_order)
+    keep = len(ordered) - math.ceil(threshold * len(ordered) - 1e-9) + 1
+    return tuple(ordered[:max(keep, 0)])
+
+
+def size_range(size: int, threshold: float = THRESHOLD) -> tuple[int, int]:
+    """The sizes of the bigram sets that can reach ``threshold`` with one of ``size``."""
+    return math.ceil(threshold * size - 1e-9), math.floor(size / threshold + 1e-9)
 
 
 def similarity(a: str, b: str) -> float:

@@ -9,7 +9,7 @@ start the clocks (``cases.deadlines``) and write the audit events. Reports what 
 :class:`Opened` value; saying it in chat is the caller's job.
 
 A report that repeats an open ticket of the same grid and category from the last 48 hours
-(``cases.duplicates``) is recorded as a ticket of its own, ``merged`` into the open one
+(``cases.duplicates``, found through ``cases.duplicate_index``) is recorded as a ticket of its own, ``merged`` into the open one
 (``duplicate_of_id``), and not dispatched again; the caller tells the resident the number.
 """
 
@@ -19,15 +19,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cases.calendar import WorkCalendar
 from cases.deadlines import SlaClock, Stage
+from cases.duplicate_index import candidates, index_ticket
 from cases.duplicates import WINDOW, best_match
 from cases.ladder import Handler, Level, first_handler, handler_for
 from cases.lifecycle import decide
-from cases.model import OPEN_STATUSES, Action, Actor
+from cases.model import Action, Actor
 from cases.next_due import refresh_next_due
 from cases.service import Workflow, view_of
 from settings.model import Settings
@@ -95,24 +95,14 @@ def find_duplicate(
 ) -> Ticket | None:
     """An open ticket of the same grid and category, at most 48 hours old, with similar text.
 
-    "The same grid" is the grid-level node the (micro-)grid belongs to, with all below it.
+    "The same grid" is the grid-level node the (micro-)grid belongs to, with all below it. Reads
+    a bounded number of likely candidates through the prefix index (``cases.duplicate_index``).
     """
     if grid is None or category == "other":
         return None
     area = roster.subtree(roster.enclosing(grid.id, "grid"))
-    candidates = session.scalars(
-        select(Ticket).where(
-            Ticket.grid_id.in_(area),
-            Ticket.category == category,
-            Ticket.status.in_([str(s) for s in OPEN_STATUSES]),
-            Ticket.duplicate_of_id.is_(None),
-            Ticket.created_at >= now - WINDOW,
-        )
-    ).all()
-    found = best_match(text, ((t.id, t.text) for t in candidates))
-    if found is None:
-        return None
-    return next(t for t in candidates if t.id == found[0])
+    found = best_match(text, candidates(session, area, category, text, now - WINDOW))
+    return None if found is None else session.get(Ticket, found[0])
 
 
 def open_ticket(
@@ -186,6 +176,7 @@ def open_ticket(
     path = roster.path_codes(grid.id) if grid is not None else ()
     if original is not None:
         return _merge(workflow, ticket, original, path, source_message_id, now)
+    index_ticket(session, ticket)  # a later report of the same matter finds it
 
     handler, triage = _first_handler(roster, settings, grid, request)
     person = people_by_ids(session, handler.person_ids[:1])[0] if handler else None

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cases import duplicate_index
 from cases import wording as core_texts
 from cases.deadlines import SlaClock, Stage
 from cases.ladder import Handler, Level, escalation_target, first_handler, level_for_role
@@ -278,8 +279,11 @@ class Workflow:
             return Outcome(False, action, ticket, reason=decision.reason)
         previous = ticket.assignee
         from_status = ticket.status
+        was_open = duplicate_index.indexable(ticket)
+        grid_moved = False
         for column, value in decision.changes.items():
             if column == "grid_code":
+                grid_moved = True
                 target = grid_by_code(self.session, str(value))
                 ticket.grid = target
             else:
@@ -291,6 +295,9 @@ class Workflow:
         if decision.clock is not None:
             self._start_clock(ticket, decision.clock, now)
         refresh_next_due(ticket, self.clock)
+        if grid_moved:
+            self.session.flush()  # ticket.grid_id from the new grid
+        duplicate_index.after_change(self.session, ticket, was_open, grid_moved)
         event = decision.event
         row = TicketEvent(
             ticket_id=ticket.id,

@@ -7,7 +7,8 @@ Tables, by the part of the product that owns their meaning:
   the ways they can be reached), ``Membership`` (a staff member's role on a grid), ``GroupChat`` (a chat
   mapped to a grid);
 * the front door: ``InboundMessage`` (every message or event once, de-duplicated by a unique key);
-* cases: ``Ticket`` and ``TicketEvent`` (the audit trail of every transition);
+* cases: ``Ticket`` and ``TicketEvent`` (the audit trail of every transition), and
+  ``TicketMatchKey`` (how an open ticket is found when it is reported again);
 * the way out: ``OutboxMessage`` (every outgoing message, written in the same transaction as the
   change that caused it) and ``AccessToken`` (WeCom's token, shared between processes).
 
@@ -285,6 +286,26 @@ class TicketEvent(Base):
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
     actor: Mapped[Person | None] = relationship()
+
+
+class TicketMatchKey(Base):
+    """One of the keys an open original ticket is found by when the same matter is reported
+    again (``cases.duplicate_index``): a character bigram of its text's prefix (``gram``), with
+    the grid, category, creation time and bigram count the duplicate search filters on. Kept
+    while the ticket is open; dropped when it closes or is merged."""
+
+    __tablename__ = "ticket_match_keys"
+    __table_args__ = (
+        Index("ix_ticket_match_keys_lookup", "category", "gram", "grid_id", "created_at"),
+    )
+
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    gram: Mapped[str] = mapped_column(String(8), primary_key=True)
+    category: Mapped[str] = mapped_column(String(32))
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id"))
+    size: Mapped[int] = mapped_column(Integer)  # the bigrams of the whole text
+    created_at: Mapped[datetime]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,13 +3,21 @@ ticket (not dispatched again); the resident is told the number and hears when it
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import csv
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from sqlalchemy import func, select
 
-from cases.duplicates import best_match, similarity
+from cases.duplicate_index import CANDIDATE_LIMIT, index_ticket
+from cases.duplicates import THRESHOLD, best_match, bigrams, prefix, similarity, size_range
+from store.models import Grid, Person, Ticket
+
+CORPUS = Path(__file__).parent / "data" / "grid_chat_dev.csv"
 
 CST = ZoneInfo("Asia/Shanghai")
 FIRST = "楼道里堆满了杂物，堵住了消防通道"
@@ -78,3 +86,138 @@ def test_a_closed_ticket_is_not_a_duplicate_target(bot):
         bot.say_in_group("stranger01", "wrDSY1", AGAIN)
         _, second = bot.tickets()
         assert second.duplicate_of_id is None and second.status == "dispatched"
+
+
+# -- the bounded search: prefix filtering misses nothing, and reads the same however many are open
+
+
+def _variants(text: str, rng: random.Random) -> list[str]:
+    """Rewordings of ``text`` as residents make them: a few characters dropped, added, swapped."""
+    out = []
+    for _ in range(6):
+        chars = list(text)
+        for _ in range(rng.randint(1, 4)):
+            where = rng.randrange(len(chars) + 1)
+            kind = rng.random()
+            if kind < 0.4 and len(chars) > 2:
+                del chars[min(where, len(chars) - 1)]
+            elif kind < 0.8:
+                chars.insert(where, rng.choice("的了里都楼门口水电路灯坏堵漏3号"))
+            elif len(chars) > 3:
+                i = rng.randrange(len(chars) - 1)
+                chars[i], chars[i + 1] = chars[i + 1], chars[i]
+        out.append("".join(chars))
+    return out
+
+
+def test_prefix_filter_keeps_every_pair_that_reaches_the_threshold() -> None:
+    texts = [row["text"] for row in csv.DictReader(CORPUS.open(encoding="utf-8"))][:400]
+    rng = random.Random(7)
+    reached = below = 0
+    for text in texts:
+        for other in [*_variants(text, rng), rng.choice(texts)]:
+            a, b = bigrams(text), bigrams(other)
+            if similarity(text, other) < THRESHOLD:
+                below += 1
+                continue
+            reached += 1
+            assert set(prefix(a)) & set(prefix(b)), (text, other)
+            low, high = size_range(len(a))
+            assert low <= len(b) <= high, (text, other)
+    assert reached > 1000 and below > 300  # both sides of the threshold were tried
+
+
+def _seed_open_tickets(session, grid_id: int, reporter_id: int, count: int, start: int,
+                       at: datetime, rng: random.Random) -> None:
+    """``count`` open originals about the same corridor, each different enough to stay apart."""
+    for number in range(start, start + count):
+        filler = "".join(rng.choice("东南西北前后左右红黄蓝绿春夏秋冬甲乙丙丁") for _ in range(14))
+        ticket = Ticket(status="dispatched", category="安全隐患", tier="general", text=(
+            f"楼道堆满杂物{number}号{filler}"), grid_id=grid_id, reporter_id=reporter_id,
+            channel="app", created_at=at, classification={}, reply_to={})
+        session.add(ticket)
+        session.flush()
+        index_ticket(session, ticket)
+
+
+class RowCounter:
+    """Counts the statements a session runs and the rows they return to Python."""
+
+    def __init__(self) -> None:
+        self.statements = 0
+        self.rows = 0
+
+    def __call__(self, state):  # type: ignore[no-untyped-def]
+        result = state.invoke_statement()
+        frozen = result.freeze()
+        self.statements += 1
+        self.rows += len(frozen().all())
+        return frozen()
+
+
+def test_the_search_reads_the_same_rows_with_50_or_1000_open_tickets(session_factory) -> None:
+    from sqlalchemy import event
+
+    from cases.intake import find_duplicate
+    from store.roster import load_index
+
+    at = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+    rng = random.Random(3)
+    report = "楼道堆满杂物7号堵住消防通道"
+    reads: list[tuple[int, int]] = []
+    with session_factory() as session:
+        roster = load_index(session)
+        grid = session.scalar(select(Grid).where(Grid.code == "640323001001001"))
+        reporter = session.scalar(select(Person).where(Person.userid == "zhangsan"))
+        original = Ticket(status="dispatched", category="安全隐患", tier="general",
+                          text="楼道堆满杂物7号，堵住了消防通道", grid_id=grid.id,
+                          reporter_id=reporter.id, channel="app", created_at=at,
+                          classification={}, reply_to={})
+        session.add(original)
+        session.flush()
+        index_ticket(session, original)
+        for total, start in ((50, 0), (950, 50)):
+            _seed_open_tickets(session, grid.id, reporter.id, total, start, at, rng)
+            session.flush()
+            counter = RowCounter()
+            event.listen(session, "do_orm_execute", counter)
+            found = find_duplicate(session, roster, grid, "安全隐患", report,
+                                   at + timedelta(hours=1))
+            event.remove(session, "do_orm_execute", counter)
+            assert found is not None and found.id == original.id
+            reads.append((counter.statements, counter.rows))
+        open_now = session.scalar(select(func.count()).select_from(Ticket).where(
+            Ticket.status == "dispatched"))
+        assert open_now == 1001
+    (statements, rows), (statements_later, rows_later) = reads
+    assert statements_later == statements
+    assert rows_later == rows <= CANDIDATE_LIMIT + 2  # the candidates, the one ticket
+
+
+def test_a_ticket_leaves_the_index_when_it_is_withdrawn(bot):
+    from store.models import TicketMatchKey
+
+    with time_machine.travel(datetime(2026, 11, 23, 10, 0, tzinfo=CST), tick=True):
+        bot.say_in_group("zhangsan", "wrDSY1", FIRST)
+        [first] = bot.tickets()
+        with bot.session() as session:
+            keys = session.scalars(select(TicketMatchKey).where(
+                TicketMatchKey.ticket_id == first.id)).all()
+            assert keys and {k.grid_id for k in keys} == {first.grid_id}
+        bot.say_in_group("stranger01", "wrDSY1", AGAIN)  # merged: a duplicate is not indexed
+        bot.say_to_app("zhangsan", f"撤销 {first.id}")
+        with bot.session() as session:
+            assert session.scalar(select(func.count()).select_from(TicketMatchKey)) == 0
+
+
+def test_a_ticket_placed_in_another_grid_is_found_there_and_no_longer_here(bot):
+    with time_machine.travel(datetime(2026, 11, 23, 10, 0, tzinfo=CST), tick=True):
+        bot.say_in_group("zhangsan", "wrDSY1", FIRST)
+        [first] = bot.tickets()
+        bot.say_to_app("lijuan", f"退回 {first.id} 不属于本网格")
+        bot.say_to_app("zhaolei", f"派单 {first.id} 西湖第一网格")
+        bot.say_in_group("stranger01", "wrDSY1", AGAIN)  # the old grid: a ticket of its own
+        bot.say_in_group("newcomer02", "wrXH1", AGAIN)  # the new grid: the same matter
+        _, here, there = bot.tickets()
+        assert here.duplicate_of_id is None and here.status == "dispatched"
+        assert (there.status, there.duplicate_of_id) == ("merged", first.id)
