@@ -63,7 +63,8 @@ def cmd_report(args: argparse.Namespace) -> int:
             report = load_month_report(
                 session, month, tz, grid_code=args.grid, min_cases=settings.report.min_cases,
                 category_names=_category_names(settings), township=settings.township,
-                source_names={key: source.name for key, source in settings.sla.sources.items()})
+                source_names={key: source.name for key, source in settings.sla.sources.items()},
+                tickets=args.format == "xlsx")  # the ticket sheet: only the workbook has one
         except ValueError:
             print(f"--month must look like 2026-11, got {month!r}", file=sys.stderr)
             return 2

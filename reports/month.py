@@ -1,10 +1,11 @@
 """The month's 考单 as one object: the KPI report (per grid, per worker, total), the same KPIs
 per category, and every ticket of the month as a line for the ticket sheet.
 
-:func:`load_month_report` reads ``cases.kpi_query.load_facts`` (the cases and their KPIs, as
-``bot.py report`` always did) and one more query for the month's tickets (every ticket created
-in the month, merged duplicates and withdrawn reports included, so the sheet lists them all with
-their status). The ticket text is cut and its phone and ID numbers masked (``nlp.mask_pii``):
+:func:`load_month_report` counts the KPIs in the database (``cases.kpi_query.load_counts``:
+one GROUP BY per grid, worker, source and category, a few thousand rows for a county's month),
+and only when the ticket sheet is asked for reads the month's tickets one by one (every ticket
+created in the month, merged duplicates and withdrawn reports included, so the sheet lists them
+all with their status, each with its facts for 按时办结). The ticket text is cut and its phone and ID numbers masked (``nlp.mask_pii``):
 the file travels by e-mail and chat.
 """
 
@@ -18,8 +19,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cases.grid_nodes import GridNodes
-from cases.kpi import CaseFacts, KpiReport, KpiRow, kpi_rows, summarise
-from cases.kpi_query import load_facts, month_bounds
+from cases.kpi import (
+    CaseFacts,
+    GroupCounts,
+    KpiReport,
+    KpiRow,
+    kpi_report,
+    summarise,
+    summarise_groups,
+)
+from cases.kpi_query import load_counts, load_facts, month_bounds
 from nlp.pii import mask_pii
 from store.models import Person, Ticket
 from store.roster import grid_by_code, subtree_ids
@@ -108,6 +117,16 @@ def by_category(facts: list[CaseFacts], category_of: Mapping[int, str],
     return sorted(rows, key=lambda row: (-row.tickets, row.name))
 
 
+def by_category_counts(counts: list[GroupCounts], names: Mapping[str, str]) -> list[KpiRow]:
+    """The KPIs per category from the database's counts, the most tickets first."""
+    groups: dict[str, list[GroupCounts]] = {}
+    for group in counts:
+        groups.setdefault(group.category, []).append(group)
+    rows = [summarise_groups("category", code, names.get(code, code), members)
+            for code, members in groups.items()]
+    return sorted(rows, key=lambda row: (-row.tickets, row.name))
+
+
 CHAT_SOURCE = "居民上报"
 
 
@@ -129,19 +148,22 @@ def load_month_report(
     category_names: Mapping[str, str] | None = None,
     township: str = "",
     source_names: Mapping[str, str] | None = None,
+    tickets: bool = True,
 ) -> MonthReport:
     """The month's report (``month`` like ``"2026-11"``, township time ``tz``), optionally only
-    the subtree of ``grid_code``. ``ValueError`` for a malformed month, ``LookupError`` for an
-    unknown grid code."""
+    the subtree of ``grid_code``; without ``tickets``, no ticket sheet (``tickets`` empty).
+    ``ValueError`` for a malformed month, ``LookupError`` for an unknown grid code."""
     start, end = month_bounds(month, tz)
-    facts = load_facts(session, start, end, grid_code)
-    by_id = {case.ticket_id: case for case in facts}
-    tickets = _ticket_lines(session, start, end, grid_code, by_id)
+    counts = load_counts(session, start, end, grid_code)
+    lines: list[TicketLine] = []
+    if tickets:
+        facts = {case.ticket_id: case for case in load_facts(session, start, end, grid_code)}
+        lines = _ticket_lines(session, start, end, grid_code, facts)
     names = dict(category_names or {})
     title = f"{township} {month} 考单".strip() + (f"（网格 {grid_code}）" if grid_code else "")
     return MonthReport(
         title=title, month=month, tz=tz,
-        kpis=name_sources(kpi_rows(facts, min_cases), source_names or {}),
-        categories=by_category(facts, {t.id: t.category for t in tickets}, names),
-        tickets=tickets, category_names=names,
+        kpis=name_sources(kpi_report(counts, min_cases), source_names or {}),
+        categories=by_category_counts(counts, names),
+        tickets=lines, category_names=names,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,8 +14,8 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from cases.kpi import CaseFacts, kpi_rows, rank, summarise
-from cases.kpi_query import load_facts, month_bounds
+from cases.kpi import CaseFacts, kpi_report, kpi_rows, rank, summarise
+from cases.kpi_query import load_counts, load_facts, month_bounds
 from store.models import Grid, Person, Ticket
 from store.sla import ClockMark
 
@@ -86,10 +87,18 @@ def seeded(session_factory):  # type: ignore[no-untyped-def]
     return session_factory
 
 
-def test_kpis_of_the_seeded_month_match_the_hand_computed_answers(seeded):
+def counted_in_sql(session, start, end, grid_code=None):  # type: ignore[no-untyped-def]
+    return kpi_report(load_counts(session, start, end, grid_code), min_cases=5)
+
+
+def counted_case_by_case(session, start, end, grid_code=None):  # type: ignore[no-untyped-def]
+    return kpi_rows(load_facts(session, start, end, grid_code), min_cases=5)
+
+
+@pytest.mark.parametrize("report_of", [counted_in_sql, counted_case_by_case])
+def test_kpis_of_the_seeded_month_match_the_hand_computed_answers(seeded, report_of):
     with seeded() as session:
-        facts = load_facts(session, *month_bounds("2026-11", CST))
-    report = kpi_rows(facts, min_cases=5)
+        report = report_of(session, *month_bounds("2026-11", CST))
 
     a, b = report.grids  # A is ranked (5 cases), B is listed without a rank (2 < 5)
     assert (a.name, a.rank, a.tickets) == ("东顺苑第一网格", 1, 5)
@@ -129,6 +138,59 @@ def test_grid_filter_takes_the_subtree(seeded):
         facts = load_facts(session, *month_bounds("2026-11", CST), grid_code="640323001001")
     assert {f.grid_name for f in facts} == {"东顺苑第一网格"}
     assert len(facts) == 5
+
+
+def test_the_database_counts_the_grid_filter_s_subtree_too(seeded):
+    with seeded() as session:
+        groups = load_counts(session, *month_bounds("2026-11", CST), grid_code="640323001001")
+    assert {g.grid_name for g in groups} == {"东顺苑第一网格"}
+    assert sum(g.tickets for g in groups) == 5
+    held: dict[str, int] = {}
+    for group in groups:  # the micro-grid's cases come as a group of their own
+        held[group.worker] = held.get(group.worker, 0) + group.tickets
+    assert held == {"李娟": 4, "王红": 1}
+
+
+def test_the_database_s_counts_equal_the_case_by_case_report_on_random_tickets(session_factory):
+    """Every combination the counts distinguish, in random mixtures: statuses, on time or late
+    (or due unset), overdue marks on either stage, each rating and level, unassigned tickets,
+    micro-grids, tickets outside the month."""
+    rng = random.Random(5)
+    with session_factory() as session:
+        grids = list(session.scalars(select(Grid)))
+        people = list(session.scalars(select(Person)))
+        reporter = people[0]
+        for number in range(400):
+            created = t(1) + timedelta(hours=rng.randrange(-48, 30 * 24 + 48))
+            accepted = rng.choice([None, created + timedelta(hours=rng.randrange(1, 60))])
+            resolved = (rng.choice([None, accepted + timedelta(hours=rng.randrange(1, 300))])
+                        if accepted else None)
+            row = Ticket(
+                status=rng.choice(["dispatched", "accepted", "resolved", "closed", "merged",
+                                   "withdrawn", "returned", "created"]),
+                category="facility", text=f"问题{number}", grid=rng.choice([*grids, None]),
+                reporter=reporter, assignee=rng.choice([*people, None]), created_at=created,
+                accept_due=rng.choice([None, created + DAY]), accepted_at=accepted,
+                resolve_due=rng.choice([None, (accepted or created) + 5 * DAY]),
+                resolved_at=resolved,
+                rating=rng.choice([None, "satisfied", "average", "unsatisfied", "unrated"]),
+                resolved_level=rng.choice([None, "micro", "worker", "leader", "center"]),
+            )
+            session.add(row)
+            session.flush()
+            for stage in ("accept", "resolve"):
+                if rng.random() < 0.2:
+                    session.add(ClockMark(ticket_id=row.id, stage=stage, kind="overdue",
+                                          due_at=created))
+                if rng.random() < 0.1:  # a reminder is no overdue mark
+                    session.add(ClockMark(ticket_id=row.id, stage=stage, kind="remind",
+                                          due_at=created + timedelta(minutes=1)))
+        session.commit()
+    with session_factory() as session:
+        bounds = month_bounds("2026-11", CST)
+        in_sql, by_case = counted_in_sql(session, *bounds), counted_case_by_case(session, *bounds)
+    assert in_sql.total.tickets > 200 and len(in_sql.workers) > 5
+    assert in_sql == by_case
 
 
 def test_ranking_ties_share_a_rank_and_small_rows_are_not_ranked():
