@@ -24,6 +24,9 @@ provisional tickets whenever it runs with a calendar it has not recomputed them 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case
 
 from cases.deadlines import SlaClock, Stage
 from cases.model import Status
@@ -41,6 +44,18 @@ def active_stage(ticket: Ticket) -> tuple[Stage, datetime, datetime] | None:
     if status == Status.ACCEPTED and ticket.resolve_due and ticket.accepted_at:
         return Stage.RESOLVE, ticket.accepted_at, ticket.resolve_due
     return None
+
+
+def running_due_column() -> Any:
+    """:func:`active_stage`'s due time for the handler's statuses (dispatched, accepted) as a
+    SQL expression, the creation time when no stage runs: lists sort and page by it."""
+    return case(
+        (and_(Ticket.status == Status.DISPATCHED, Ticket.accept_due.is_not(None),
+              Ticket.dispatched_at.is_not(None)), Ticket.accept_due),
+        (and_(Ticket.status == Status.ACCEPTED, Ticket.resolve_due.is_not(None),
+              Ticket.accepted_at.is_not(None)), Ticket.resolve_due),
+        else_=Ticket.created_at,
+    )
 
 
 def next_due(ticket: Ticket, clock: SlaClock, after: datetime | None = None) -> datetime | None:

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from cases.corrections import choices_from, reclassify, split_category_and_reason
 from cases.ladder import Level
 from cases.model import Action, Role, Status
+from cases.next_due import running_due_column
 from cases.permissions import can_view
 from cases.service import active_stage, actor_for, view_of
 from handlers.base import CommandHandler, CommandMatch, Context, Handler
@@ -153,19 +154,34 @@ def _detail(ctx: Context, match: CommandMatch) -> str:
     return show(ctx, match, detail, "detail")
 
 
+TASKS_SHOWN = 20
+
+
 def _tasks(ctx: Context, _match: CommandMatch) -> str:
     """My open tickets, the most urgent (earliest running deadline) first; the centre also sees
-    the tickets waiting for triage, the county those escalated to the county's pool."""
+    the tickets waiting for triage, the county those escalated to the county's pool.
+
+    A handler's own tickets are all theirs to see (every staff role views what is assigned to
+    it), so the database counts them and returns only the page shown, most urgent first
+    (``ix_tickets_assignee_status``); the centre's and the county's lists are filtered by
+    what the actor may see, ticket by ticket.
+    """
     mine = Ticket.assignee_id == ctx.person.id
     open_ = Ticket.status.in_([Status.DISPATCHED, Status.ACCEPTED])
-    query = select(Ticket).where(mine, open_)
-    if ctx.person.role in (Role.CENTER, Role.ADMIN):
-        triage = Ticket.status.in_([Status.CREATED, Status.RETURNED])
-        query = select(Ticket).where(or_(mine & open_, triage))
-    elif ctx.person.role == Role.COUNTY:
-        query = select(Ticket).where(open_, or_(mine, Ticket.level == Level.COUNTY))
-    actor = actor_for(ctx.session, ctx.person)
-    tickets = [t for t in ctx.session.scalars(query) if can_view(actor, view_of(t))]
+    if ctx.person.role in (Role.CENTER, Role.ADMIN, Role.COUNTY):
+        if ctx.person.role == Role.COUNTY:
+            query = select(Ticket).where(open_, or_(mine, Ticket.level == Level.COUNTY))
+        else:
+            triage = Ticket.status.in_([Status.CREATED, Status.RETURNED])
+            query = select(Ticket).where(or_(mine & open_, triage))
+        actor = actor_for(ctx.session, ctx.person)
+        tickets = [t for t in ctx.session.scalars(query) if can_view(actor, view_of(t))]
+        count = len(tickets)
+    else:
+        count = ctx.session.scalar(select(func.count()).select_from(Ticket).where(mine, open_))
+        tickets = list(ctx.session.scalars(
+            select(Ticket).where(mine, open_).order_by(running_due_column(), Ticket.id)
+            .limit(TASKS_SHOWN))) if count else []
     if not tickets:
         ctx.reply(T.TASKS_NONE)
         return "tasks:0"
@@ -174,8 +190,8 @@ def _tasks(ctx: Context, _match: CommandMatch) -> str:
         stage = active_stage(ticket)
         staged.append((stage[2] if stage else ticket.created_at, ticket, stage))
     staged.sort(key=lambda item: (item[0], item[1].id))
-    lines = [T.TASKS_HEAD.format(count=len(staged))]
-    for when, ticket, stage in staged[:20]:
+    lines = [T.TASKS_HEAD.format(count=count)]
+    for when, ticket, stage in staged[:TASKS_SHOWN]:
         lines.append(T.TASK_LINE.format(
             number=ticket.id, category=ctx.services.classifier.category_name(ticket.category),
             status=status_label(ticket),
@@ -183,7 +199,7 @@ def _tasks(ctx: Context, _match: CommandMatch) -> str:
             due=format_deadline(ticket, when, ctx.services.calendar) if stage else "",
             overdue=T.TASK_OVERDUE if stage and when <= ctx.now else ""))
     ctx.reply("\n".join(lines))
-    return f"tasks:{len(staged)}"
+    return f"tasks:{count}"
 
 
 def worker_handlers() -> list[Handler]:

@@ -203,6 +203,8 @@ class Ticket(Base):
               postgresql_where=text("next_due_at IS NOT NULL")),
         # the month's 考单 reads a month of tickets out of a county's years
         Index("ix_tickets_created", "created_at"),
+        # 任务: a handler's open tickets, counted and paged (also every look-up by assignee)
+        Index("ix_tickets_assignee_status", "assignee_id", "status"),
         # ... and the provisional ones when the calendar changed
         Index("ix_tickets_provisional", "id",
               sqlite_where=text("deadlines_provisional = 1"),
@@ -238,7 +240,7 @@ class Ticket(Base):
     contact: Mapped[dict[str, Any] | None]
 
     # Who handles it now, and at which level of the ladder (micro|worker|leader|center|county).
-    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     level: Mapped[Level] = vocabulary_column("level", Level, default=Level.WORKER)
     resolved_level: Mapped[Level | None] = vocabulary_column("resolved_level", Level)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
