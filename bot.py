@@ -33,7 +33,7 @@ log = logging.getLogger("gridbot")
 
 # Feature modules that add sub-commands: each has ``add_commands(subparsers)``.
 COMMAND_MODULES: tuple[str, ...] = (
-    "cli.rules", "cli.scheduling", "cli.report", "cli.api_tokens", "cli.simulator",
+    "cli.rules", "cli.scheduling", "cli.report", "cli.api_tokens", "cli.simulator", "cli.seed",
 )
 
 
