@@ -6,7 +6,8 @@ SQLite):
 * :func:`township`: the grid tree county → township → villages (10 grids each) → grids; a worker
   per grid, a leader per village, the centre and the county centre, micro-grid members up to the
   staff asked for, and residents spread over the grids;
-* :class:`TicketSeeder`: tickets created over the last 12 months (more in recent months),
+* :class:`TicketSeeder`: tickets created over the last 12 months (more in recent months; ids
+  in the order of creation),
   categories weighted as reports come in, tiers from the category; older tickets mostly closed
   (rated 满意/一般/不满意 or 未评价), some withdrawn or merged; recent ones dispatched, accepted or
   resolved, about 8% past a deadline (with the sweep's overdue mark); due times and
@@ -208,15 +209,18 @@ class TicketSeeder:
             self.cache[key] = next_due(probe, self.clock)
         return self.cache[key]
 
-    def _age(self) -> timedelta:
-        # more tickets in recent months: a triangular spread over 365 days, heavier at 0
-        return timedelta(hours=int(self.random.triangular(0, 365 * 24, 0)))
+    def _ages(self, count: int) -> list[int]:
+        """Hours before now, oldest first: ids follow the time of creation, as they do when
+        tickets are opened one after the other. More tickets in recent months: a triangular
+        spread over 365 days, heavier at 0."""
+        return sorted((int(self.random.triangular(0, 365 * 24, 0)) for _ in range(count)),
+                      reverse=True)
 
     def tickets(self, count: int) -> Iterator[tuple[Any, ...]]:
         r = self.random
         town = self.town
-        for i in range(1, count + 1):
-            created = self.now - self._age() - timedelta(hours=1)
+        for i, age in enumerate(self._ages(count), start=1):
+            created = self.now - timedelta(hours=age + 1)
             category = r.choices(self.categories, self.weights)[0]
             tier = self.tiers[category]
             g = r.randrange(len(town.grid_ids))
