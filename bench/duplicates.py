@@ -81,12 +81,13 @@ def measure(url: str, size: int, texts: list[str]) -> None:
         seeded.append(body)
         created = now - timedelta(minutes=rng.randrange(1, 24 * 60))
         rows.append((i, "dispatched", CATEGORY, "general", False, body, {}, grid_id,
-                     town.residents[0], "app", {}, town.workers[0], "worker", created))
+                     town.residents[0], "app", {}, town.workers[0], "worker", created, False))
         grams = bigrams(body)
         keys += [(i, gram, CATEGORY, grid_id, len(grams), created) for gram in prefix(grams)]
     bulk_insert(engine, Ticket.__table__, (
         "id", "status", "category", "tier", "urgent", "text", "classification", "grid_id",
-        "reporter_id", "channel", "reply_to", "assignee_id", "level", "created_at"), rows)
+        "reporter_id", "channel", "reply_to", "assignee_id", "level", "created_at",
+        "deadlines_provisional"), rows)
     bulk_insert(engine, TicketMatchKey.__table__,
                 ("ticket_id", "gram", "category", "grid_id", "size", "created_at"), keys)
     analyze(engine)
