@@ -9,8 +9,9 @@ start the clocks (``cases.deadlines``) and write the audit events. Reports what 
 :class:`Opened` value; saying it in chat is the caller's job.
 
 A report that repeats an open ticket of the same grid and category from the last 48 hours
-(``cases.duplicates``, found through ``cases.duplicate_index``) is recorded as a ticket of its own, ``merged`` into the open one
-(``duplicate_of_id``), and not dispatched again; the caller tells the resident the number.
+(``cases.duplicates``, looked up through ``cases.duplicate_index``) is recorded as a ticket of
+its own, ``merged`` into the open one (``duplicate_of_id``), and not dispatched again; the caller
+tells the resident the number.
 """
 
 from __future__ import annotations
