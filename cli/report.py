@@ -57,7 +57,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.format == "xlsx" and not args.out:
         print("--format xlsx needs --out FILE", file=sys.stderr)
         return 2
-    engine = prepare_database(settings, migrate=False)
+    engine = prepare_database(settings, migrate=False, sync_roster=False)  # reads only
     with make_session_factory(engine)() as session:
         try:
             report = load_month_report(

@@ -14,8 +14,10 @@ from store.migrate import alembic_config, current, upgrade
 from store.roster import sync_township
 
 
-def prepare_database(settings: Settings, *, migrate: bool) -> Engine:
-    """Engine with the schema at head (migrating if asked) and the roster synced from config."""
+def prepare_database(settings: Settings, *, migrate: bool, sync_roster: bool = True) -> Engine:
+    """Engine with the schema at head (migrating if asked) and the roster synced from config
+    (unless ``sync_roster`` is False: a read-only command such as ``report`` need not write
+    20,000 staff before it starts)."""
     if settings.database_url.startswith("sqlite:///"):
         Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
             parents=True, exist_ok=True
@@ -25,8 +27,9 @@ def prepare_database(settings: Settings, *, migrate: bool) -> Engine:
         upgrade(engine)
     else:
         require_schema(engine)
-    with transaction(make_session_factory(engine)) as session:
-        sync_township(session, settings)
+    if sync_roster:
+        with transaction(make_session_factory(engine)) as session:
+            sync_township(session, settings)
     return engine
 
 

@@ -72,6 +72,8 @@ def test_seed_builds_a_county_the_report_reads(database_url, tmp_path, capsys, m
     # the written config runs GridBot on the seeded county: its roster sync keeps the staff
     assert bot.main(["--config", str(county), "check-config"]) == 0
     assert "60 people" in capsys.readouterr().out
+    assert bot.main(["--config", str(county), "db", "upgrade"]) == 0  # migrates, syncs the roster
+    capsys.readouterr()
     assert bot.main(["--config", str(county), "report", "--month", month, "--format",
                      "csv"]) == 0
     assert "第1网格" in capsys.readouterr().out
