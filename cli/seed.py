@@ -11,7 +11,8 @@ residents and a year of tickets. The database must be empty: seeding gives its o
 tree and staff are not the config's, and every command that opens the database (``serve``,
 ``report`` …) syncs the roster from its config, deactivating staff the config does not list:
 ``--write-config FILE`` writes a copy of the config with the seeded tree and staff, to run them
-with (``bot.py --config FILE report``). PostgreSQL loads with ``COPY``: 1,000,000
+with (``bot.py --config FILE report``). The copy keeps the config's ``database`` (secrets stay in
+the environment): give it the same ``DATABASE_URL`` as the seed. PostgreSQL loads with ``COPY``: 1,000,000
 tickets take about 10 minutes on two cores.
 """
 
