@@ -52,3 +52,44 @@ def test_tickets_waiting_for_a_rating_get_their_prompt_on_upgrade(database_url):
     engine.dispose()
     assert [(r["person_id"], r["kind"], r["ticket_id"]) for r in rows] == [(1, "rating", 1)]
     assert rows[0]["expires_at"].replace(tzinfo=UTC) == resolved + timedelta(days=7)
+
+
+def test_recent_open_originals_get_their_duplicate_keys_on_upgrade(database_url):
+    """0013 indexes the open originals of the last 48 hours, and only them."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import insert, select
+
+    from cases.duplicates import bigrams, prefix
+    from store.models import Grid, Person, Ticket, TicketMatchKey
+
+    engine = make_engine(database_url)
+    upgrade(engine, "0012")
+    now = datetime.now(UTC)
+    text = "楼道里堆满了杂物，堵住了消防通道"
+    with engine.begin() as connection:
+        connection.execute(insert(Grid.__table__).values(id=1, code="640323001001001",
+                                                         name="第一网格", level="grid"))
+        connection.execute(insert(Person.__table__).values(id=1, userid="zhangsan", name="张三",
+                                                           role="resident", active=True))
+        for number, status, category, grid, age, duplicate_of in (
+            (1, "dispatched", "safety", 1, 1, None),  # the one to index
+            (2, "accepted", "safety", 1, 60, None),  # too old to be reported again
+            (3, "closed", "safety", 1, 1, None),
+            (4, "merged", "safety", 1, 1, 1),
+            (5, "dispatched", "other", 1, 1, None),
+            (6, "created", "safety", None, 1, None),
+        ):
+            connection.execute(insert(Ticket.__table__).values(
+                id=number, status=status, category=category, tier="general", urgent=False,
+                text=text, classification={}, reporter_id=1, channel="app", reply_to={},
+                level="worker", deadlines_provisional=False, grid_id=grid,
+                duplicate_of_id=duplicate_of, created_at=now - timedelta(hours=age)))
+    upgrade(engine)
+    with engine.connect() as connection:
+        keys = connection.execute(select(TicketMatchKey.__table__)).mappings().all()
+    engine.dispose()
+    assert {k["ticket_id"] for k in keys} == {1}
+    assert sorted(k["gram"] for k in keys) == sorted(prefix(bigrams(text)))
+    assert {(k["category"], k["grid_id"], k["size"]) for k in keys} == {
+        ("safety", 1, len(bigrams(text)))}
