@@ -55,7 +55,7 @@ def test_tickets_waiting_for_a_rating_get_their_prompt_on_upgrade(database_url):
 
 
 def test_recent_open_originals_get_their_duplicate_keys_on_upgrade(database_url):
-    """0013 indexes the open originals of the last 48 hours, and only them."""
+    """0015 indexes the open originals of the last 48 hours, and only them."""
     from datetime import UTC, datetime, timedelta
 
     from sqlalchemy import insert, select
@@ -64,7 +64,7 @@ def test_recent_open_originals_get_their_duplicate_keys_on_upgrade(database_url)
     from store.models import Grid, Person, Ticket, TicketMatchKey
 
     engine = make_engine(database_url)
-    upgrade(engine, "0012")
+    upgrade(engine, "0014")
     now = datetime.now(UTC)
     text = "楼道里堆满了杂物，堵住了消防通道"
     with engine.begin() as connection:

@@ -2,8 +2,8 @@
 duplicate search reads a bounded number of likely candidates; backfilled for the open originals
 of the last 48 hours (older ones can no longer be reported again)
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-11-30 09:10:00
 
 The backfill computes the keys with ``cases.duplicates`` as it is at this revision (pure code:
@@ -19,8 +19,8 @@ from alembic import op
 from cases.duplicates import WINDOW, bigrams, prefix
 from store.clock import UTCDateTime
 
-revision: str = "0013"
-down_revision: str | None = "0012"
+revision: str = "0015"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
