@@ -29,11 +29,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from county import COLUMNS, Seeder, load_settings  # noqa: E402
+from county import load_settings  # noqa: E402
 from seeding import PG_DEFAULT, ROOT, analyze, bench_engine, bulk_insert, township  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from cases.deadlines import SlaClock  # noqa: E402
+from runtime.seed import TICKET_COLUMNS as COLUMNS  # noqa: E402
+from runtime.seed import TicketSeeder as Seeder  # noqa: E402
 from services.container import build_services  # noqa: E402
 from settings.model import ConsoleSettings  # noqa: E402
 from store.clock import utcnow  # noqa: E402

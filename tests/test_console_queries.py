@@ -5,9 +5,7 @@ and monthly figures are what 考单 (cases.kpi) computes."""
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -26,15 +24,13 @@ from cases.ticket_search import (
     search,
     today_counts,
 )
+from runtime.seed import TICKET_COLUMNS as COLUMNS
+from runtime.seed import TicketSeeder as Seeder
+from runtime.seed import Township, bulk_insert
 from services.container import build_services
 from store.clock import utcnow
 from store.models import Grid, Membership, Person, Ticket
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from county import COLUMNS, Seeder  # noqa: E402
-from seeding import Township, bulk_insert  # noqa: E402
-
-from store.sla import ClockMark  # noqa: E402
+from store.sla import ClockMark
 
 VIEWERS = ("zhaolei", "sunli", "wanghong", "chenjing", "minzheng")
 
