@@ -8,9 +8,12 @@ finished (``done``, outcome ``unsupported:<type>``): it stays on record, and not
 
 :class:`InboxProcessor` routes recorded messages: for each one, ONE transaction holds everything
 the handlers change, every outgoing message (outbox rows) and the row's ``done`` mark. A crash
-before commit leaves the row received, to be taken again after its lease. A handler that fails
-rolls back; the row is marked ``error`` and the sender gets an apology, instead of the message
-being retried forever.
+before commit leaves the row received, to be taken again after its lease. A routing that fails
+rolls back and the row waits a back-off (``RETRY_DELAYS``: attempts and ``next_attempt_at`` on
+the row) while the messages claimed with it go on at once; out of attempts it is marked
+``failed`` once, its sender told once and the staff alerted (:mod:`handlers.routing_failure`),
+by plainer means when that path fails too. A claim takes only the oldest waiting message of each
+sender, so several processors route in parallel and each sender's messages keep their order.
 """
 
 from __future__ import annotations
@@ -19,8 +22,7 @@ import logging
 import os
 import socket
 import threading
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
 from typing import Any
@@ -30,8 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cases.residents import recognise
 from handlers.base import Context, Router
-from notify import Messenger
-from notify.wording import chat as texts
+from handlers.routing_failure import RoutingFailures
 from services.container import Services
 from store import inbox
 from store.clock import utcnow
@@ -43,7 +44,10 @@ from wecom.inbound import UNSUPPORTED, Incoming
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
-MAX_ATTEMPTS = 3
+# after the 1st, 2nd and 3rd failed routing of a message; the 4th failure is final
+RETRY_DELAYS: tuple[timedelta, ...] = (
+    timedelta(seconds=10), timedelta(seconds=60), timedelta(minutes=5),
+)
 
 
 class MessageIntake:
@@ -91,47 +95,12 @@ class MessageIntake:
         return "queued"
 
 
-class CallbacksInFlight:
-    """How many WeCom callbacks this process is answering right now.
-
-    A processor routing in the same process as the web server (``serve``, ``demo``) waits for a
-    quiet moment before each message — at most ``max_wait`` — so that answering WeCom, which is
-    on a 5-second clock, goes first and routing, which is not, fills the gaps.
-    """
-
-    def __init__(self, quiet_for: float = 0.01) -> None:
-        self.quiet_for = quiet_for
-        self._count = 0
-        self._last_leave = 0.0
-        self._quiet = threading.Condition()
-
-    def enter(self) -> None:
-        with self._quiet:
-            self._count += 1
-
-    def leave(self) -> None:
-        with self._quiet:
-            self._count -= 1
-            self._last_leave = time.monotonic()
-            if self._count == 0:
-                self._quiet.notify_all()
-
-    def wait_quiet(self, max_wait: float) -> None:
-        """Return once no callback has been running for ``quiet_for`` s, or after ``max_wait``."""
-        deadline = time.monotonic() + max_wait
-        with self._quiet:
-            while (left := deadline - time.monotonic()) > 0:
-                if self._count == 0:
-                    calm = time.monotonic() - self._last_leave
-                    if calm >= self.quiet_for:
-                        return
-                    self._quiet.wait(min(left, self.quiet_for - calm))
-                else:
-                    self._quiet.wait(left)
-
-
 class InboxProcessor:
-    """Routes recorded messages, each in one transaction with all its effects."""
+    """Routes recorded messages, each in one transaction with all its effects.
+
+    A message that fails never holds back the others: it is set aside for its back-off (or
+    marked failed) in a transaction of its own, and the loop goes on with the next one.
+    """
 
     def __init__(
         self,
@@ -141,22 +110,25 @@ class InboxProcessor:
         on_commit: Callable[[], None] | None = None,
         worker_id: str | None = None,
         write_turn: AbstractContextManager[object] | None = None,
-        yield_to: CallbacksInFlight | None = None,
-        max_yield: float = 0.5,
         batch_size: int | None = None,
+        retry_delays: Sequence[timedelta] = RETRY_DELAYS,
     ) -> None:
         self.session_factory = session_factory
         self.services = services
         self.router = router
         self.on_commit = on_commit
         self._write_turn = write_turn or nullcontext()
-        self.yield_to = yield_to
-        self.max_yield = max_yield
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.retry_delays = tuple(retry_delays)
+        self.failures = RoutingFailures(services)
         # Messages per commit: several on PostgreSQL (one lock query and one fsync for many),
         # one on SQLite (so the single writer's lock is held briefly and callbacks wait little).
         dialect = session_factory.kw["bind"].dialect.name
         self.batch_size = batch_size or (20 if dialect == "postgresql" else 1)
+
+    @property
+    def max_attempts(self) -> int:
+        return len(self.retry_delays) + 1
 
     def run_once(self, limit: int = 50) -> int:
         """Process up to ``limit`` received messages; how many were taken."""
@@ -164,8 +136,6 @@ class InboxProcessor:
         size = self.batch_size
         for start in range(0, len(ids), size):
             chunk = ids[start:start + size]
-            if self.yield_to is not None:
-                self.yield_to.wait_quiet(self.max_yield)
             if len(chunk) == 1:
                 self.process(chunk[0])
             else:
@@ -179,21 +149,22 @@ class InboxProcessor:
 
         Should any of them fail, the whole batch rolls back — nothing of it was written — and
         each message is routed again alone, in a transaction of its own, where the one that
-        fails is marked as failed and the others commit.
+        fails is set aside (back-off or failed) and the others commit.
         """
         try:
             with self._write_turn, self.session_factory() as session, session.begin():
                 rows = inbox.take_many(session, ids, self.worker_id)
                 for message_id in ids:
                     self._route_in(session, message_id, rows.get(message_id))
-        except Exception:
-            log.warning("a batch of %d messages failed; routing them one by one", len(ids),
-                        exc_info=True)
+        except Exception as error:
+            log.warning("a batch of %d messages failed (%s); routing them one by one", len(ids),
+                        type(error).__name__)
             for message_id in ids:
                 self.process(message_id)
 
     def drain(self) -> int:
-        """Process until nothing is waiting (tests and tools)."""
+        """Process until nothing is waiting (tests and tools); a message in its back-off is
+        not waiting."""
         total = 0
         while done := self.run_once():
             total += done
@@ -209,6 +180,7 @@ class InboxProcessor:
             except Exception:  # keep the loop alive through a database hiccup
                 log.exception("inbox processing failed; retrying")
                 busy = 0
+                stop.wait(min(idle, 1.0))
             if busy or stop.is_set():
                 continue
             if wake is not None:
@@ -218,12 +190,15 @@ class InboxProcessor:
                 stop.wait(idle)
 
     def process(self, message_id: int) -> str:
+        """Route one claimed message; never raises (a failure is recorded on the row)."""
         try:
             with self._write_turn:
                 return self._route(message_id)
-        except Exception:
-            log.exception("handling inbound message %s failed", message_id)
-            return self._fail(message_id)
+        except Exception as error:
+            # the traceback goes through the log's masking filter; the text is not in it
+            log.warning("handling inbound message %s failed (%s)", message_id,
+                        type(error).__name__, exc_info=True)
+            return self._after_failure(message_id, error)
 
     def _route(self, message_id: int) -> str:
         with self.session_factory() as session, session.begin():
@@ -237,8 +212,8 @@ class InboxProcessor:
             row = inbox.take(session, message_id, self.worker_id)
         if row is None:  # lease lost to another processor, or already done
             return "skipped"
-        if row.attempts > MAX_ATTEMPTS:
-            raise RuntimeError(f"gave up after {row.attempts - 1} attempts")
+        if row.attempts > self.max_attempts:  # taken again after a crash on its last attempt
+            raise OutOfAttempts(f"taken {row.attempts} times")
         message = Incoming.from_json(row.payload)
         now = utcnow()
         group = group_for(session, message.chat_id)
@@ -258,22 +233,54 @@ class InboxProcessor:
         inbox.finish(row, "done", outcome, ctx.now)
         return outcome
 
-    def _fail(self, message_id: int) -> str:
-        with self._write_turn, self.session_factory() as session, session.begin():
-            row = inbox.take(session, message_id, self.worker_id)
-            if row is None:
-                return "skipped"
-            inbox.finish(row, "error", "error")
-            message = Incoming.from_json(row.payload)
-            Messenger(session).reply(
-                key=f"reply:{message.dedup_key}:error",
-                text=texts.INTERNAL_ERROR,
-                sender=message.sender,
-                chat=group_for(session, message.chat_id),
-                in_group=message.in_group,
-                response_url=message.response_url,
-            )
-        return "error"
+    def _after_failure(self, message_id: int, error: Exception) -> str:
+        """Set a failed message aside: its back-off, or once out of attempts ``failed`` with
+        the sender told and the staff alerted. Never raises; never waits on the message."""
+        reason = type(error).__name__
+        try:
+            with self._write_turn, self.session_factory() as session, session.begin():
+                row = inbox.take(session, message_id, self.worker_id)
+                if row is None:
+                    return "skipped"
+                if row.attempts < self.max_attempts:
+                    inbox.postpone(row, utcnow() + self.retry_delays[row.attempts - 1],
+                                   f"retry:{reason}")
+                    return "retry"
+                self.failures.give_up(session, row, reason)
+        except Exception as second:
+            log.error("inbound message %s: the error path failed too (%s after %s); "
+                      "falling back to plain marks", message_id, type(second).__name__, reason)
+            return self._last_resort(message_id, reason)
+        log.error("inbound message %s failed for good after %d attempts (%s); sender told, "
+                  "staff alerted", message_id, self.max_attempts, reason)
+        return "failed"
+
+    def _last_resort(self, message_id: int, reason: str) -> str:
+        """The error path itself failed: the same marks by the plainest means (no handler,
+        no routing of the answer: a 1:1 app text to the sender, app texts to the staff)."""
+        try:
+            with self._write_turn, self.session_factory() as session, session.begin():
+                row = inbox.take(session, message_id, self.worker_id)
+                if row is None:
+                    return "skipped"
+                if row.attempts < self.max_attempts:
+                    inbox.postpone(row, utcnow() + self.retry_delays[row.attempts - 1],
+                                   f"retry:{reason}")
+                    return "retry"
+                self.failures.give_up_plainly(session, row, reason)
+        except Exception as third:
+            # nothing could be written: the lease runs out and the message is taken again,
+            # already out of attempts, straight into this path
+            log.error("inbound message %s: could not mark it (%s); it is taken again after its "
+                      "lease", message_id, type(third).__name__)
+            return "error"
+        log.error("inbound message %s failed for good after %d attempts (%s); sender told "
+                  "plainly, staff alerted", message_id, self.max_attempts, reason)
+        return "failed"
+
+
+class OutOfAttempts(RuntimeError):
+    """A message taken again after its last attempt was lost (the processor died)."""
 
 
 def write_turn_for(engine: Engine) -> AbstractContextManager[object]:
@@ -284,5 +291,6 @@ def write_turn_for(engine: Engine) -> AbstractContextManager[object]:
 
 
 __all__ = [
-    "CallbacksInFlight", "InboxProcessor", "InboundMessage", "MessageIntake", "write_turn_for",
+    "RETRY_DELAYS", "InboxProcessor", "InboundMessage", "MessageIntake", "OutOfAttempts",
+    "write_turn_for",
 ]

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from handlers.base import Handler, Router
 from handlers.commands import command_handlers
-from handlers.intake import CallbacksInFlight, InboxProcessor, MessageIntake, write_turn_for
+from handlers.intake import InboxProcessor, MessageIntake, write_turn_for
 from handlers.router import build_router
 from notify.webhooks import install as install_webhooks
 from services.container import Services, build_services
@@ -35,7 +35,6 @@ class Runtime:
     router: Router
     intake: MessageIntake
     processor: InboxProcessor
-    in_flight: CallbacksInFlight
     wake_inbox: threading.Event = field(default_factory=threading.Event)
     wake_delivery: threading.Event = field(default_factory=threading.Event)
     intake_engine: Engine | None = None  # the callbacks' autocommit engine, when not ``engine``
@@ -71,8 +70,7 @@ def build_runtime(
     turn = write_turn_for(engine)
     intake_engine = autocommit_engine(engine)
     intake = MessageIntake(intake_engine, on_record=wake_inbox.set, write_turn=turn)
-    in_flight = CallbacksInFlight()
     processor = InboxProcessor(factory, services, router, on_commit=wake_delivery.set,
-                               write_turn=turn, yield_to=in_flight)
-    return Runtime(settings, engine, factory, services, router, intake, processor, in_flight,
+                               write_turn=turn)
+    return Runtime(settings, engine, factory, services, router, intake, processor,
                    wake_inbox, wake_delivery, intake_engine)

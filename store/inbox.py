@@ -5,7 +5,9 @@ de-duplication key is taken, so WeCom's retries and concurrent copies of a messa
 already there. ``claim`` hands received rows
 to one processor under a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; a single atomic UPDATE
 under SQLite's write lock), so several processors never take the same row, and a processor that
-dies leaves its rows to another once the lease runs out.
+dies leaves its rows to another once the lease runs out; it takes one message of a sender at a
+time, the oldest, so each sender's messages are routed in order. ``postpone`` sets a row aside
+for its retry.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine, and_, exists, literal_column, or_, select, update
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from store.clock import utcnow
 from store.db import insert_skipping_taken
@@ -54,17 +56,38 @@ def record_many(engine: Engine, rows: Sequence[dict[str, Any]]) -> list[int | No
 def claim(
     session_factory: sessionmaker[Session], worker: str, limit: int, lease: timedelta
 ) -> list[int]:
-    """Lease up to ``limit`` received rows (oldest first) to ``worker``; their ids."""
+    """Lease up to ``limit`` received rows (oldest first) to ``worker``; their ids.
+
+    A row is claimable when it is due (no back-off running), its lease is free, it is the oldest
+    due message of its sender and no other message of its sender is in flight. So each sender's
+    messages are routed one at a time and in order, by however many processors: a processor
+    that reads a sender's oldest row as taken (``SKIP LOCKED``) finds the next one still behind
+    it, since the oldest stays ``received`` until it is done. A message waiting for a retry
+    steps aside: the sender's later messages go on without it.
+    """
     now = utcnow()
     until = now + lease
+    me, other = InboundMessage, aliased(InboundMessage)
+    received = literal_column("'received'")  # a literal: the partial index's own predicate
+    due = or_(me.next_attempt_at.is_(None), me.next_attempt_at <= now)
+    held_back = exists().where(
+        other.sender == me.sender,
+        other.status == received,
+        other.id != me.id,
+        or_(
+            and_(other.id < me.id,
+                 or_(other.next_attempt_at.is_(None), other.next_attempt_at <= now)),
+            other.locked_until >= now,
+        ),
+    )
     claimable = and_(
-        InboundMessage.status == "received",
-        or_(InboundMessage.locked_until.is_(None), InboundMessage.locked_until < now),
+        me.status == received,
+        or_(me.locked_until.is_(None), me.locked_until < now),
+        due,
+        ~held_back,
     )
     with session_factory() as session, session.begin():
-        candidates = (
-            select(InboundMessage.id).where(claimable).order_by(InboundMessage.id).limit(limit)
-        )
+        candidates = select(me.id).where(claimable).order_by(me.id).limit(limit)
         if session.get_bind().dialect.name == "postgresql":
             candidates = candidates.with_for_update(skip_locked=True)
         session.execute(
@@ -107,6 +130,14 @@ def finish(row: InboundMessage, status: str, outcome: str, when: datetime | None
     row.locked_by = None
     row.locked_until = None
     row.processed_at = when or utcnow()
+
+
+def postpone(row: InboundMessage, until: datetime, outcome: str) -> None:
+    """Set a taken row aside until ``until`` (a failed routing's back-off), lease released."""
+    row.next_attempt_at = until
+    row.outcome = outcome[:64]
+    row.locked_by = None
+    row.locked_until = None
 
 
 def pending_count(session: Session) -> int:

@@ -155,12 +155,19 @@ class InboundMessage(Base):
     """One message or event as received, once: ``dedup_key`` is unique (MsgId or payload hash).
 
     The callback only records the row (``status`` received) and answers; the inbox processor
-    then routes it and marks it ``done`` (or ``error``) in the transaction of its effects.
+    then routes it and marks it ``done`` in the transaction of its effects. A routing that fails
+    is tried again after ``next_attempt_at``, a few times, then the row is ``failed``.
     ``message`` holds the normalised message the processor routes.
     """
 
     __tablename__ = "inbound_messages"
-    __table_args__ = (Index("ix_inbound_status_id", "status", "id"),)
+    __table_args__ = (
+        Index("ix_inbound_status_id", "status", "id"),
+        # a claim takes only the oldest received message of each sender (their order kept)
+        Index("ix_inbound_received_sender", "sender", "id",
+              sqlite_where=text("status = 'received'"),
+              postgresql_where=text("status = 'received'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedup_key: Mapped[str] = mapped_column(String(128), unique=True)
@@ -175,6 +182,7 @@ class InboundMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_by: Mapped[str | None] = mapped_column(String(64))
     locked_until: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime | None]  # after a failed routing: not before (back-off)
     outcome: Mapped[str | None] = mapped_column(String(64))  # what the router did with it
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None]

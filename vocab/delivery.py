@@ -14,11 +14,16 @@ class MessageChannel(StrEnum):
 
 
 class InboxStatus(StrEnum):
-    """An inbound row: recorded by the callback, then routed once by the inbox processor."""
+    """An inbound row: recorded by the callback, then routed once by the inbox processor.
+
+    A routing that fails leaves the row received, to be tried again after a back-off; out of
+    attempts it is ``failed`` (the sender is told, staff are alerted). ``error`` is the mark of
+    rows that failed before retries existed (each failure was final then)."""
 
     RECEIVED = "received"
     DONE = "done"
     ERROR = "error"
+    FAILED = "failed"
 
 
 class OutboxChannel(StrEnum):

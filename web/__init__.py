@@ -36,7 +36,6 @@ def create_app(runtime: AppRuntime, *, demo: bool = False) -> Flask:
                         settings.wecom.corp_id),
             ChannelKeys(settings.aibot.token, settings.aibot.encoding_aes_key, ""),
             settings.aibot.name,
-            in_flight=runtime.in_flight,
         )
     )
     app.register_blueprint(health_bp)

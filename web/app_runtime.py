@@ -13,7 +13,7 @@ from flask import current_app
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from handlers.intake import CallbacksInFlight, MessageIntake
+from handlers.intake import MessageIntake
 from services.container import Services
 from settings.model import Settings
 from wecom.sender import Sender
@@ -29,7 +29,6 @@ class AppRuntime(Protocol):
     session_factory: sessionmaker[Session]
     services: Services
     intake: MessageIntake
-    in_flight: CallbacksInFlight
     wake_delivery: threading.Event
 
     def new_sender(self) -> Sender:

@@ -37,3 +37,16 @@ HELP_STAFF_FOOT = "命令里的数字是工单号，写「接单12」「接单 #
 HELP_ITEM = "· {line}"
 HELP_NO_COMMANDS = "（您的身份暂无可用的命令，请联系管理员。）"
 UNKNOWN_COMMAND = "没有「{command}」这个命令。\n"
+
+# a message whose routing failed on every attempt: the staff's alert (the sender gets
+# INTERNAL_ERROR above); ``excerpt`` is masked and cut
+ROUTING_FAILED_TO_STAFF = (
+    "【系统告警】一条消息多次处理失败，已停止重试\n"
+    "消息编号：{id}（{channel}，{received} 收到）\n"
+    "发送人：{sender}\n"
+    "内容：{excerpt}\n"
+    "共处理 {attempts} 次均失败（{reason}），已请发送人稍后再试。"
+    "请管理员查看服务日志中 inbound message {id} 的记录。"
+)
+ROUTING_CHANNELS = {"app": "应用单聊", "aibot": "智能机器人"}
+ROUTING_IN_GROUP = "群聊"
