@@ -80,7 +80,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     runtime = build_runtime(settings, engine=engine)
     app = create_app(runtime)
 
-    stoppers = [start_processing(runtime)] if args.process else []
+    stoppers = []
+    if args.process and args.router == "thread":
+        stoppers.append(start_processing(runtime))
+    elif args.process:  # a process of its own: routing keeps its share under any load
+        from runtime.router_process import RouterProcess
+
+        router = RouterProcess([sys.executable, str(Path(__file__).resolve()), "--config",
+                                str(args.config), *(["-v"] if args.verbose else []), "worker",
+                                "--threads", "0", "--wake-stdin"]).start()
+        runtime.intake.on_record = router.wake
+        stoppers.append(router.stop)
     if args.deliver:
         stoppers.append(start_delivery(runtime))
     print(f"GridBot serving on http://{args.host}:{args.port} (callbacks: /wecom/callback, "
@@ -137,6 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--migrate", action="store_true", help="apply migrations at start")
     serve.add_argument("--no-process", dest="process", action="store_false",
                        help="only record messages; route them in `worker` processes")
+    serve.add_argument("--router", choices=("process", "thread"), default="process",
+                       help="route recorded messages in a child process (default: its own "
+                            "interpreter, so routing keeps its share of the machine under a "
+                            "flood of callbacks) or in a thread of this process")
     serve.add_argument("--deliver", action="store_true",
                        help="also deliver the outbox from this process (else run `scheduler`)")
     serve.set_defaults(func=cmd_serve)

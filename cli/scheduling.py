@@ -66,9 +66,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
         thread.start()
         threads.append(thread)
     if args.inbox:
+        wake = _wake_from_stdin(stop_event) if args.wake_stdin else None
         processor = threading.Thread(
-            target=runtime.processor.run_forever, args=(stop_event,), kwargs={"idle": 0.2},
-            name="inbox", daemon=True,
+            target=runtime.processor.run_forever, args=(stop_event, wake),
+            kwargs={"idle": 1.0 if wake is not None else 0.2}, name="inbox", daemon=True,
         )
         processor.start()
         threads.append(processor)
@@ -78,6 +79,24 @@ def cmd_worker(args: argparse.Namespace) -> int:
     for thread in threads:
         thread.join(timeout=30)
     return 0
+
+
+def _wake_from_stdin(stop: threading.Event) -> threading.Event:
+    """Woken by each line on stdin (``serve``'s router process); stopped when stdin closes."""
+    import sys
+
+    wake = threading.Event()
+
+    def read() -> None:
+        stream = sys.stdin.buffer
+        while stream.read1(4096):
+            wake.set()
+        log.info("stdin closed: stopping")
+        stop.set()
+        wake.set()
+
+    threading.Thread(target=read, name="wake-stdin", daemon=True).start()
+    return wake
 
 
 def cmd_notice_add(args: argparse.Namespace) -> int:
@@ -207,6 +226,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                         help="lower this process's CPU priority (e.g. 10) on shared hosts")
     worker.add_argument("--no-inbox", dest="inbox", action="store_false",
                         help="deliver only; leave routing to `serve` processes")
+    worker.add_argument("--wake-stdin", action="store_true",
+                        help="route when a line arrives on stdin, stop when it closes (the "
+                             "router process `serve` starts)")
     worker.set_defaults(func=cmd_worker)
 
     notice = sub.add_parser("notice", help="township notices and deadline reminders")
