@@ -193,6 +193,7 @@ def run_rate(rate: float, args, w, senders, inbox, sim_port, port, taken, cursor
         if received == 0 and unsent == 0:
             break
         time.sleep(0.2)
+    drained = received == 0 and unsent == 0
     delivered_at = time.perf_counter()
     cards, cursor = simulator_cards(sim_port, cursor)
     drain_seconds = (drained_at or delivered_at) - drain_started
@@ -206,7 +207,7 @@ def run_rate(rate: float, args, w, senders, inbox, sim_port, port, taken, cursor
         "p50": pct(latencies, 50), "p99": pct(latencies, 99), "routed_per_s": during,
         "slowest_window": min(windows) if windows else during, "alone_per_s": alone,
         "backlog": backlog, "drained_s": drain_seconds, "cards": cards,
-        "cards_s": delivered_at - load_end,
+        "cards_s": delivered_at - load_end, "drained": drained,
     }
     return result, cursor
 
@@ -288,6 +289,7 @@ def run_database(database: str, rates: list[float], args) -> None:  # type: igno
               f"cards-after s", flush=True)
         taken: set[str] = set()
         cursor = 0
+        results = []
         for rate in rates:
             result, cursor = run_rate(rate, args, w, senders, inbox, sim_port, port, taken,
                                       cursor)
@@ -300,6 +302,15 @@ def run_database(database: str, rates: list[float], args) -> None:  # type: igno
                   f"{result['cards_s']:13.1f}"
                   f"{'  non-200: ' + str(result['errors']) if result['errors'] else ''}",
                   flush=True)
+            results.append(result)
+        best = max([r["routed_per_s"] for r in results]
+                   + [r["alone_per_s"] or 0 for r in results])
+        shares = ", ".join(f"{r['rate']:.0f}: {r['routed_per_s'] / best:.2f}" for r in results)
+        drained = all(r["drained"] for r in results)
+        print(f"{database}: routing's best rate {best:.1f} msg/s; routed during each load as a "
+              f"share of it: {shares}; "
+              f"{'every backlog routed and every message delivered after each load' if drained else 'NOT DRAINED within --drain-timeout after some load'}",
+              flush=True)
         inbox.engine.dispose()
     finally:
         for p in reversed(procs):
