@@ -256,6 +256,8 @@ def main() -> int:
                              "a `worker --nice 10` process on the same cores routes at the same "
                              "time; deferred: the worker starts after the load (the callback "
                              "path alone, then the routing rate alone)")
+    parser.add_argument("--router", choices=("process", "thread"), default="process",
+                        help="inline: serve's router process (default) or thread")
     args = parser.parse_args()
 
     settings = load_settings(ROOT / "config.yaml", environ={})
@@ -265,7 +267,8 @@ def main() -> int:
     for name in ("WECOM_TOKEN", "WECOM_AES_KEY", "WECOM_CORP_ID"):
         env.pop(name, None)
     print(f"GridBot callback load: N={args.n}, C={args.concurrency}, W={args.workers} threads, "
-          f"database {env['DATABASE_URL'].split('://')[0]}, routing {args.topology}, "
+          f"database {env['DATABASE_URL'].split('://')[0]}, routing {args.topology}"
+          f"{f' ({args.router})' if args.topology == 'inline' else ''}, "
           f"{os.cpu_count()} cores", flush=True)
 
     bare_port, full_port = free_port(), free_port()
@@ -279,7 +282,7 @@ def main() -> int:
     try:
         procs.append(subprocess.Popen([sys.executable, str(bare_file), str(bare_port),
                                        str(args.workers)], env=env))
-        serve_args = ["--no-process"] if args.topology != "inline" else []
+        serve_args = ["--no-process"] if args.topology != "inline" else ["--router", args.router]
         worker = [sys.executable, str(ROOT / "bot.py"), "worker", "--threads", "1", "--nice",
                   "10"]
         procs.append(subprocess.Popen(
