@@ -44,7 +44,7 @@ class ChannelKeys:
 
 
 class InFlight(Protocol):
-    """Counts the callbacks being answered (see ``handlers.intake.CallbacksInFlight``)."""
+    """Counts the callbacks being answered (work sharing the process may give way to them)."""
 
     def enter(self) -> None: ...
 
