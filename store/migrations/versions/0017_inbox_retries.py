@@ -2,8 +2,8 @@
 state (out of attempts), and a partial index on the received rows by sender (claims keep each
 sender's messages in order)
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-11-30 09:00:00
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 import store.clock
 
-revision: str = "0015"
-down_revision: str | None = "0014"
+revision: str = "0017"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
