@@ -7,12 +7,15 @@ PostgreSQL, each in a schema of its own that is dropped afterwards.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import functools
 import os
 import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -52,9 +55,15 @@ def database_url(tmp_path: Path) -> Iterator[str]:
         admin.dispose()
 
 
+@functools.lru_cache(maxsize=1)
+def _sample_document() -> dict[str, Any]:
+    """config.yaml as parsed YAML, read once per run (parsing it took ~20 ms a test)."""
+    return yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+
+
 def load_test_settings(database_url: str, **overrides: object) -> Settings:
     """The sample township of config.yaml on the given database (environment ignored)."""
-    raw = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+    raw = copy.deepcopy(_sample_document())  # validated afresh for every caller
     raw["database"] = {"url": database_url}
     settings = parse_settings(raw, base_dir=ROOT, environ={}, source=CONFIG)
     return dataclasses.replace(settings, **overrides) if overrides else settings
@@ -87,12 +96,46 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _township_key(settings: Settings) -> str:
+    """What :func:`store.roster.sync_township` writes depends on exactly this."""
+    return repr((settings.grids, settings.roster, settings.groups))
+
+
+@pytest.fixture(scope="session")
+def synced_sqlite() -> dict[str, Path]:
+    """SQLite files at head with a township's roster synced, made on first use, by township."""
+    return {}
+
+
+def _synced_template(settings: Settings, request: pytest.FixtureRequest) -> Path:
+    """A copy of :func:`migrated_sqlite` with ``settings``' township synced into it, made once
+    per run and township: the same rows, ids included, as syncing a fresh copy in every test."""
+    from store.db import make_engine, make_session_factory, transaction
+    from store.roster import sync_township
+
+    templates: dict[str, Path] = request.getfixturevalue("synced_sqlite")
+    key = _township_key(settings)
+    path = templates.get(key)
+    if path is None:
+        migrated: Path = request.getfixturevalue("migrated_sqlite")
+        path = migrated.with_name(f"synced-{len(templates)}.db")
+        shutil.copyfile(migrated, path)
+        engine = make_engine(f"sqlite:///{path}")
+        with transaction(make_session_factory(engine)) as session:
+            sync_township(session, settings)
+        engine.dispose()  # checkpoints the WAL into the file
+        templates[key] = path
+    return path
+
+
 @pytest.fixture
 def engine(settings: Settings, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     """The test database with the current schema (via the migrations) and the roster synced.
 
-    A new SQLite file starts as a copy of :func:`migrated_sqlite` (running the migrations for
-    every test took longer than most tests); PostgreSQL schemas are migrated one by one.
+    A new SQLite file starts as a copy of a template already migrated and synced with this
+    township (:func:`migrated_sqlite`, :func:`_synced_template`): running the migrations and the
+    sync for every test took longer than most tests. PostgreSQL schemas are migrated and synced
+    one by one.
     """
     from store.db import make_engine, make_session_factory, transaction
     from store.migrate import upgrade
@@ -100,12 +143,12 @@ def engine(settings: Settings, request: pytest.FixtureRequest):  # type: ignore[
 
     new_file = _new_sqlite_file(settings.database_url)
     if new_file:
-        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), new_file)
+        shutil.copyfile(_synced_template(settings, request), new_file)
     engine = make_engine(settings.database_url)
     if not new_file:
         upgrade(engine)
-    with transaction(make_session_factory(engine)) as session:
-        sync_township(session, settings)
+        with transaction(make_session_factory(engine)) as session:
+            sync_township(session, settings)
     yield engine
     engine.dispose()
 

@@ -166,8 +166,9 @@ def test_twenty_concurrent_copies_make_one_of_each(bot):
     assert len(bot.outbox()) == 2
 
 
-def _hold_inbox_lock(engine, seconds: float) -> threading.Thread:
-    """Keep the inbox table locked for ``seconds`` from another connection (a slow database)."""
+def _hold_inbox_lock(engine, release: threading.Event) -> threading.Thread:
+    """Keep the inbox table locked from another connection (a stuck database) until
+    ``release`` is set."""
     ready = threading.Event()
 
     def hold() -> None:
@@ -178,28 +179,51 @@ def _hold_inbox_lock(engine, seconds: float) -> threading.Thread:
                 connection.begin()
                 connection.exec_driver_sql("LOCK TABLE inbound_messages IN EXCLUSIVE MODE")
             ready.set()
-            time.sleep(seconds)
+            release.wait(60)
             connection.rollback()
 
     thread = threading.Thread(target=hold)
     thread.start()
-    ready.wait(5)
+    assert ready.wait(30), "the inbox table was never locked"
     return thread
 
 
-def test_unanswered_delivery_is_redelivered_and_still_makes_one_ticket(bot):
+def _until(predicate, timeout: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
+    """Wait for ``predicate`` (generously: the machine may be busy); whether it came true."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_unanswered_delivery_is_redelivered_and_still_makes_one_ticket(bot, monkeypatch):
     # WeCom re-delivers when it has no answer in time (5 s; 0.4 s here). While the database is
     # stuck, every delivery waits; when it frees up, one is recorded, the others are duplicates.
-    holder = _hold_inbox_lock(bot.runtime.engine, 1.5)
+    writes: list[int | None] = []  # what each delivery's write returned: an id, or None
+    writer = bot.runtime.intake.writer
+    submit = writer.submit
+
+    def submit_and_note(row):  # type: ignore[no-untyped-def]
+        result = submit(row)
+        writes.append(result)
+        return result
+
+    monkeypatch.setattr(writer, "submit", submit_and_note)
+    release = threading.Event()
+    holder = _hold_inbox_lock(bot.runtime.engine, release)
     client = bot.app_client(answer_timeout=0.4)
-    delivery = client.send_app_xml("/wecom/callback", app_text("zhangsan", REPORT, msg_id=55501))
-    holder.join()
+    try:  # the database stays stuck until WeCom has given up
+        delivery = client.send_app_xml("/wecom/callback",
+                                       app_text("zhangsan", REPORT, msg_id=55501))
+    finally:
+        release.set()
+        holder.join()
     assert delivery.count == 3
     assert [a.status for a in delivery.attempts] == [None, None, None]  # all timed out
-    deadline = time.time() + 10
-    while time.time() < deadline and not bot.inbound():
-        time.sleep(0.05)
-    time.sleep(0.5)  # let the stuck deliveries finish on the server
+    assert _until(lambda: len(writes) == 3), f"stuck deliveries never finished: {writes}"
+    assert sum(result is not None for result in writes) == 1, writes
     bot.process()
     assert len(bot.inbound()) == 1
     assert len(bot.tickets()) == 1

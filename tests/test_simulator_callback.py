@@ -23,13 +23,19 @@ CORP = "wwsimcorp0001"
 
 
 class Ours:
-    """A bare callback server built on wecom.crypto: verifies, decrypts, records, maybe stalls."""
+    """A bare callback server built on wecom.crypto: verifies, decrypts, records, maybe stalls.
 
-    def __init__(self, stall_first: int = 0, stall_seconds: float = 1.0) -> None:
+    A stalled request is answered when the test calls :meth:`unstall` (or after
+    ``stall_seconds``), not after a fixed time: the client's timeouts are what is tested.
+    """
+
+    def __init__(self, stall_first: int = 0, stall_seconds: float = 30.0) -> None:
         self.stall_first = stall_first
         self.stall_seconds = stall_seconds
         self.received: list[str] = []
+        self.answered = 0  # requests whose handler has returned
         self.lock = threading.Lock()
+        self.release = threading.Event()
         self.app = Flask("ours")
         self.app.add_url_rule("/cb", "cb", self.app_cb, methods=["GET", "POST"])
         self.app.add_url_rule("/bot", "bot", self.bot_cb, methods=["GET", "POST"])
@@ -38,8 +44,25 @@ class Ours:
         with self.lock:
             self.received.append(plain)
             count = len(self.received)
+            release = self.release
         if count <= self.stall_first:
-            time.sleep(self.stall_seconds)
+            release.wait(self.stall_seconds)
+
+    def _answered(self) -> None:
+        with self.lock:
+            self.answered += 1
+
+    def unstall(self) -> None:
+        """Let every stalled request finish; later ones stall again."""
+        with self.lock:
+            release, self.release = self.release, threading.Event()
+        release.set()
+
+    def wait_answered(self, count: int, timeout: float = 30.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while self.answered < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.answered >= count
 
     def _check(self, encrypted: str, receive_id: str) -> str:
         a = request.args
@@ -55,6 +78,7 @@ class Ours:
         except crypto.CryptoError:
             return "forbidden", 403
         self._stall(plain)
+        self._answered()
         return "", 200
 
     def bot_cb(self) -> tuple[str, int]:
@@ -65,6 +89,7 @@ class Ours:
         except crypto.CryptoError:
             return "forbidden", 403
         self._stall(plain)
+        self._answered()
         return "", 200
 
 
@@ -75,6 +100,7 @@ def ours() -> Iterator[tuple[Ours, str]]:
     try:
         yield server_app, base_url
     finally:
+        server_app.unstall()
         stop()
 
 
@@ -144,12 +170,13 @@ def test_app_xml_and_aibot_json_payloads(ours):
 
 def test_redelivers_after_timeout_up_to_three_times(ours):
     server_app, base = ours
-    server_app.stall_first, server_app.stall_seconds = 2, 1.0
+    server_app.stall_first = 2
     client = CallbackClient(base, TOKEN, AES, CORP, answer_timeout=0.3)
     record = client.send_app_xml("/cb", app_text("zhangsan", "第一条", msg_id=1))
     assert [a.status for a in record.attempts] == [None, None, 200]
     assert record.attempts[0].error == "ReadTimeout" and record.attempts[0].elapsed >= 0.3
-    time.sleep(1.2)  # let the stalled handlers finish
+    server_app.unstall()
+    assert server_app.wait_answered(3)  # the stalled handlers have finished
     assert len(server_app.received) == 3 and len(set(server_app.received)) == 1  # same payload
 
     server_app.received.clear()
