@@ -22,8 +22,12 @@ from store.notice_models import NoticeRun
 from store.outbox import enqueue
 
 SH = ZoneInfo("Asia/Shanghai")
-PROBE = JobSpec("test.probe", {"trigger": "interval", "seconds": 0.2},
+PROBE = JobSpec("test.probe", {"trigger": "interval", "seconds": 0.05},
                 "tests.test_scheduler_leader:probe", misfire_grace_time=5)
+POLL = 0.05  # how often a waiting scheduler tries the leader lock
+# A quiet spell (no job run twice, none by a stopped leader) lasts this long: several probe
+# intervals and lock polls, so a second leader or a run after stopping would show.
+QUIET = 6 * max(PROBE.trigger["seconds"], POLL)
 
 
 def probe(ctx: JobContext) -> None:
@@ -55,18 +59,18 @@ def _wait(predicate, timeout: float = 15.0) -> bool:  # type: ignore[no-untyped-
     while time.monotonic() < deadline:
         if predicate():
             return True
-        time.sleep(0.1)
+        time.sleep(0.02)
     return False
 
 
 def test_two_schedulers_on_one_database_run_each_job_once(settings, engine, session_factory) -> None:  # type: ignore[no-untyped-def]
     first = _runtime(settings, engine)
     second = _runtime(settings, engine)  # its own sessions and services: another "process"
-    stop_first = start_scheduler(first, wait_for_lock=True, specs=[PROBE], poll_seconds=0.2)
-    stop_second = start_scheduler(second, wait_for_lock=False, specs=[PROBE], poll_seconds=0.2)
+    stop_first = start_scheduler(first, wait_for_lock=True, specs=[PROBE], poll_seconds=POLL)
+    stop_second = start_scheduler(second, wait_for_lock=False, specs=[PROBE], poll_seconds=POLL)
     try:
         assert _wait(lambda: sum(_holders(session_factory).values()) >= 8)
-        time.sleep(1.0)
+        time.sleep(QUIET)
         holders = _holders(session_factory)
         assert len(holders) == 1, f"jobs ran in two schedulers at once: {holders}"
         leader = next(iter(holders))
@@ -75,7 +79,7 @@ def test_two_schedulers_on_one_database_run_each_job_once(settings, engine, sess
         stop_first = lambda: None  # noqa: E731
         assert _wait(lambda: len(_holders(session_factory)) == 2)
         before = _holders(session_factory)[leader]
-        time.sleep(1.0)
+        time.sleep(QUIET)
         assert _holders(session_factory)[leader] == before  # the old leader ran nothing more
     finally:
         stop_second()
@@ -115,7 +119,8 @@ def test_live_scheduler_fires_a_weekly_notice_on_time_once(settings, engine, ses
     from services.container import build_services
 
     services = build_services(settings)
-    fast = [dataclasses.replace(s, trigger={"trigger": "interval", "seconds": 0.3})
+    every = 0.1  # the notices job runs this often: fires once, then finds nothing more due
+    fast = [dataclasses.replace(s, trigger={"trigger": "interval", "seconds": every})
             if s.id == "notices.fire" else s for s in JOBS if s.id != "outbox.deliver"]
     with time_machine.travel(datetime(2026, 12, 1, 10, 0, tzinfo=SH), tick=False), \
             transaction(session_factory) as session:
@@ -132,7 +137,7 @@ def test_live_scheduler_fires_a_weekly_notice_on_time_once(settings, engine, ses
                 stop()
                 stop = start_scheduler(_runtime(settings, engine), wait_for_lock=True,
                                        specs=fast, poll_seconds=0.2)
-            time.sleep(1.5)
+            time.sleep(5 * every)
             assert _count_runs(session_factory) == 1
         finally:
             stop()
