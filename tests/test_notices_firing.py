@@ -3,7 +3,7 @@ holidays and 调休 make-up days, quiet hours and holiday deferral, and idempote
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -49,13 +49,16 @@ def test_weekly_notice_fires_each_monday_once_with_the_clock_advanced(session_fa
         title="安全巡查", body="请巡查楼道", audience=STREET, kind="cron", cron="0 9 * * mon",
         schedule_text="每周一 09:00"), datetime(2026, 12, 1, 10, 0, tzinfo=SH))
     fired_at: list[datetime] = []
-    # every 30 s-ish over two weeks would be slow; tick every 10 minutes plus around 09:00
+    # every 30 s over two weeks would be slow: tick every 10 minutes, and every 30 s from 08:50
+    # to 09:10 every day. A run fired early, late or twice shows at the next tick wherever it
+    # falls; around 09:00 a slot fired 30 s off shows too.
     t = datetime(2026, 12, 1, 10, 5, tzinfo=SH)
     end = datetime(2026, 12, 15, 12, 0, tzinfo=SH)
     while t < end:
         if _tick(session_factory, services, t):
             fired_at.append(t)
-        t += timedelta(minutes=10) if t.hour not in (8, 9) else timedelta(seconds=30)
+        near_nine = time(8, 50) <= t.time() < time(9, 10)
+        t += timedelta(seconds=30) if near_nine else timedelta(minutes=10)
     assert [f.strftime("%Y-%m-%d %H:%M") for f in fired_at] == ["2026-12-07 09:00",
                                                                 "2026-12-14 09:00"]
     runs = _runs(session_factory)
