@@ -16,10 +16,12 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jieba
-
-jieba.setLogLevel(logging.WARNING)
+# jieba is imported when the first dictionary is loaded (~0.4 s of start-up): a command that
+# classifies nothing (``bot.py --help``, a config check that fails) never pays for it.
+if TYPE_CHECKING:
+    import jieba
 
 # The same block and "English" patterns jieba uses for its default (non cut_all) mode.
 _RE_HAN = re.compile(r"[\u4E00-\u9FD5a-zA-Z0-9+#&\._%\-]+")
@@ -181,6 +183,9 @@ class Segmenter:
 
 @lru_cache(maxsize=8)
 def _tokenizer(userdict: str | None, _mtime: float) -> jieba.Tokenizer:
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
     tok = jieba.Tokenizer()
     tok.initialize()
     if userdict:
