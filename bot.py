@@ -69,13 +69,13 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    settings = settings_from(args)  # a bad config stops us before the product is loaded
     from runtime.build import build_runtime
     from runtime.database import prepare_database
     from schedules.runner import start_delivery, start_processing
     from web import create_app
     from web.server import serve
 
-    settings = settings_from(args)
     engine = prepare_database(settings, migrate=args.migrate)
     runtime = build_runtime(settings, engine=engine)
     app = create_app(runtime)
@@ -106,9 +106,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    settings = settings_from(args)  # a bad config stops us before the product is loaded
     from runtime.demo import run_demo
 
-    settings = settings_from(args)
     return run_demo(settings, host=args.host, port=args.port, database_url=args.database_url)
 
 
