@@ -15,11 +15,15 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(PY) bot.py demo
 
+# pytest workers (pytest-xdist): every test has its own database and free ports, so two run side
+# by side; PYTEST_WORKERS=0 runs the suite in one process.
+PYTEST_WORKERS ?= 2
+
 # SQLite always; PostgreSQL too with DATABASE_URL=postgresql+psycopg://user@host/db make test
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 # ruff, then the layer contracts of pyproject.toml's [tool.importlinter]
 lint: $(VENV)/.installed
