@@ -14,12 +14,13 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 
 from settings import Settings, parse_settings
 
@@ -33,15 +34,16 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"database: {'PostgreSQL ' + url.split('@')[-1] if url else 'SQLite (per-test file)'}"
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database for one test."""
+def _postgres_server() -> str | None:
     server = os.environ.get("DATABASE_URL")
-    if not server:
-        yield f"sqlite:///{tmp_path / 'gridbot.db'}"
-        return
-    if server.startswith("postgresql://"):
+    if server and server.startswith("postgresql://"):
         server = "postgresql+psycopg://" + server.removeprefix("postgresql://")
+    return server
+
+
+@contextmanager
+def _postgres_schema(server: str) -> Iterator[str]:
+    """A new schema on the server, dropped afterwards: the URL whose search path is it."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -53,6 +55,74 @@ def database_url(tmp_path: Path) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database for one test."""
+    server = _postgres_server()
+    if not server:
+        yield f"sqlite:///{tmp_path / 'gridbot.db'}"
+        return
+    with _postgres_schema(server) as url:
+        yield url
+
+
+Statement = tuple[str, Any, str]  # SQL as sent to the driver, its parameters, how it was sent
+
+
+@pytest.fixture(scope="session")
+def migration_statements() -> list[Statement]:
+    """What the migrations send PostgreSQL to bring an empty schema to head, recorded once.
+
+    Replayed in a new empty schema (:func:`_replay`) they make the same schema as running the
+    migrations there: the statements name no schema (the search path does), and what they read
+    on the way (Alembic's checks) is the same in every empty schema. Alembic itself, loading and
+    running the scripts, was most of the time PostgreSQL tests spent on set-up.
+    """
+    from store.db import make_engine
+    from store.migrate import upgrade
+
+    server = _postgres_server()
+    assert server, "PostgreSQL only"
+    recorded: list[Statement] = []
+
+    def record(_conn, _cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if executemany:
+            how = "many"
+        elif not parameters and getattr(context, "no_parameters", False):
+            how = "bare"
+        else:
+            how = "one"
+        recorded.append((statement, parameters, how))
+
+    with _postgres_schema(server) as url:
+        engine = make_engine(url)
+        event.listen(engine, "before_cursor_execute", record)
+        upgrade(engine)
+        event.remove(engine, "before_cursor_execute", record)
+        engine.dispose()
+    return recorded
+
+
+def _replay(engine: Engine, statements: list[Statement]) -> None:
+    """Run recorded migration statements in one transaction (see :func:`migration_statements`)."""
+    with engine.begin() as connection:
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        for statement, parameters, how in statements:  # as SQLAlchemy's dialect sent them
+            if how == "many":
+                cursor.executemany(statement, parameters)
+            elif how == "bare":
+                cursor.execute(statement)
+            else:
+                cursor.execute(statement, parameters)
+        cursor.close()
+
+
+def _empty_postgres_schema(engine: Engine) -> bool:
+    with engine.connect() as connection:
+        return not connection.execute(text(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()")).scalar()
 
 
 @functools.lru_cache(maxsize=1)
@@ -134,8 +204,8 @@ def engine(settings: Settings, request: pytest.FixtureRequest):  # type: ignore[
 
     A new SQLite file starts as a copy of a template already migrated and synced with this
     township (:func:`migrated_sqlite`, :func:`_synced_template`): running the migrations and the
-    sync for every test took longer than most tests. PostgreSQL schemas are migrated and synced
-    one by one.
+    sync for every test took longer than most tests. A new PostgreSQL schema gets the statements
+    the migrations sent to one, recorded once (:func:`migration_statements`), and is synced.
     """
     from store.db import make_engine, make_session_factory, transaction
     from store.migrate import upgrade
@@ -146,7 +216,10 @@ def engine(settings: Settings, request: pytest.FixtureRequest):  # type: ignore[
         shutil.copyfile(_synced_template(settings, request), new_file)
     engine = make_engine(settings.database_url)
     if not new_file:
-        upgrade(engine)
+        if engine.dialect.name == "postgresql" and _empty_postgres_schema(engine):
+            _replay(engine, request.getfixturevalue("migration_statements"))
+        else:
+            upgrade(engine)
         with transaction(make_session_factory(engine)) as session:
             sync_township(session, settings)
     yield engine
