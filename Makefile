@@ -18,10 +18,10 @@ demo: $(VENV)/.installed
 # pytest workers (pytest-xdist): every test has its own database and free ports, so two run side
 # by side; PYTEST_WORKERS=0 runs the suite in one process.
 PYTEST_WORKERS ?= 2
-# Compiled modules (pytest's rewritten tests too) are kept under .venv, not beside the sources,
-# even where the environment sets PYTHONDONTWRITEBYTECODE: compiling everything afresh in every
-# worker and every bot.py the tests start cost ~10 s of CPU a run.
-PYCACHE := PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(abspath $(VENV))/pycache
+# Compiled modules (pytest's rewritten tests too) are kept in __pycache__ (git ignores them) even
+# where the environment sets PYTHONDONTWRITEBYTECODE: compiling everything afresh in every worker
+# and every bot.py the tests start cost ~10 s of CPU a run.
+PYCACHE := PYTHONDONTWRITEBYTECODE=
 
 # SQLite always; PostgreSQL too with DATABASE_URL=postgresql+psycopg://user@host/db make test
 test: $(VENV)/.installed
