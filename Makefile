@@ -16,7 +16,8 @@ demo: $(VENV)/.installed
 	$(PY) bot.py demo
 
 # pytest workers (pytest-xdist): every test has its own database and free ports, so two run side
-# by side; PYTEST_WORKERS=0 runs the suite in one process.
+# by side; PYTEST_WORKERS=0 runs the suite in one process. The deployment test (PostgreSQL and
+# Redis only: ten processes of its own, timed takeovers) runs first, alone.
 PYTEST_WORKERS ?= 2
 # Compiled modules (pytest's rewritten tests too) are kept in __pycache__ (git ignores them) even
 # where the environment sets PYTHONDONTWRITEBYTECODE: compiling everything afresh in every worker
@@ -27,7 +28,8 @@ PYCACHE := PYTHONDONTWRITEBYTECODE=
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
-	$(PYCACHE) $(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal
+	$(PYCACHE) $(PY) -m pytest -m deployment
+	$(PYCACHE) $(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m "not deployment"
 
 # ruff, then the layer contracts of pyproject.toml's [tool.importlinter]
 lint: $(VENV)/.installed
