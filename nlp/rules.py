@@ -42,6 +42,11 @@ from typing import Any
 
 import yaml
 
+# libyaml's safe parser and emitter where PyYAML has them: the same documents, several times
+# faster (learnt rules files run to 100,000 terms); the pure-Python ones otherwise.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
 TIERS = ("easy", "general", "hard")
 FALLBACKS = ("other", "best")
 NORMALISE = ("none", "l2")
@@ -148,7 +153,8 @@ class RuleSet:
 
     def dump(self, path: Path, header: str = "") -> None:
         """Write the rule set as human-editable YAML."""
-        text = yaml.safe_dump(self.to_dict(), allow_unicode=True, sort_keys=False, width=100)
+        text = yaml.dump(self.to_dict(), Dumper=_DUMPER, allow_unicode=True, sort_keys=False,
+                         width=100)
         Path(path).write_text((header + "\n" if header else "") + text, encoding="utf-8")
 
 
@@ -294,7 +300,7 @@ def read_yaml(path: str | Path, category: str, what: str) -> Any:
     if not p.is_file():
         raise RuleError(category, str(p), f"{what} file not found")
     try:
-        return yaml.safe_load(p.read_text(encoding="utf-8"))
+        return yaml.load(p.read_text(encoding="utf-8"), Loader=_LOADER)
     except yaml.YAMLError as exc:
         raise RuleError(category, str(p), f"invalid YAML: {exc}") from exc
 
