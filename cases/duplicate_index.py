@@ -28,7 +28,7 @@ from store.models import Ticket, TicketMatchKey
 #: The most tickets one duplicate search reads, however many open tickets could match.
 CANDIDATE_LIMIT = 20
 #: The most keys one prefix bigram contributes to a search (its newest ones).
-PER_KEY = 50
+PER_KEY = 500
 _OPEN = [str(status) for status in OPEN_STATUSES]
 
 
