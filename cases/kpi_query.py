@@ -20,14 +20,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, text
 from sqlalchemy.orm import Session
 
+from cases.grid_nodes import GridNodes
 from cases.kpi import CaseFacts, GroupCounts
-from store.models import Grid, Person, Ticket
+from store.models import Person, Ticket
 from store.roster import grid_by_code, subtree_ids
 from store.sla import ClockMark
 from vocab import LADDER, Rating
 
 NOT_CASES = ("merged", "withdrawn")
-UNPLACED = ("", "未定网格")
 _NONE: frozenset[str] = frozenset()
 
 
@@ -41,32 +41,6 @@ def month_bounds(month: str, tz: tzinfo) -> tuple[datetime, datetime]:
 
 def this_month(today: date) -> str:
     return f"{today.year:04d}-{today.month:02d}"
-
-
-class _GridNames:
-    """Each grid's grid-level node (code, name), from one read of the grid tree."""
-
-    def __init__(self, session: Session) -> None:
-        self.nodes = {row.id: row for row in session.execute(
-            select(Grid.id, Grid.code, Grid.name, Grid.level, Grid.parent_id))}
-        self.found: dict[int | None, tuple[str, str]] = {None: UNPLACED}
-
-    def of(self, grid_id: int | None) -> tuple[str, str]:
-        known = self.found.get(grid_id)
-        if known is None:
-            known = self.found[grid_id] = self._walk(grid_id)
-        return known
-
-    def _walk(self, grid_id: int | None) -> tuple[str, str]:
-        own = self.nodes.get(grid_id) if grid_id is not None else None
-        if own is None:
-            return UNPLACED
-        node = own
-        while node is not None:  # the nearest grid-level node on the way up
-            if node.level == "grid":
-                return node.code, node.name
-            node = self.nodes.get(node.parent_id) if node.parent_id is not None else None
-        return own.code, own.name
 
 
 def _cases(
@@ -129,7 +103,7 @@ def load_counts(
         .where(*cases)
         .group_by(Ticket.grid_id, Person.userid, Person.name, Ticket.source, Ticket.category)
     )
-    grids = _GridNames(session)
+    grids = GridNodes(session)
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         # a report, not a request: room to aggregate in memory rather than sort on disk, and no
@@ -173,7 +147,7 @@ def load_facts(
     ).all():
         stages.setdefault(ticket_id, set()).add(stage)
     overdue = {ticket_id: frozenset(found) for ticket_id, found in stages.items()}
-    grids = _GridNames(session)
+    grids = GridNodes(session)
     rows = connection.execute(
         select(Ticket.id, Ticket.grid_id, Ticket.accepted_at, Ticket.accept_due,
                Ticket.resolved_at, Ticket.resolve_due, Ticket.rating, Ticket.resolved_level,
