@@ -153,6 +153,36 @@ class Inbox:
         return received, sum(by_status.values()) - received, unsent
 
 
+CPU_GROUPS = (("--wake-stdin", "router"), (" serve", "callbacks"), (" worker", "workers"),
+              (" scheduler", "scheduler"), ("simulator.py", "simulator"), ("postgres", "postgres"))
+
+
+def cpu_by_group(bench_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the processes of the host, grouped by their part: serve's
+    callbacks, its router process, extra workers, the scheduler, the simulator, PostgreSQL and
+    the bench itself (the residents' side: signing is done before, sending is not)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    totals: dict[str, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == bench_pid:
+            group = "bench"
+        elif "postgres" in cmdline and "bot.py" not in cmdline:
+            group = "postgres"
+        elif "bot.py" in cmdline or "simulator.py" in cmdline:
+            group = next((name for mark, name in CPU_GROUPS if mark in cmdline), "other")
+        else:
+            continue
+        totals[group] = totals.get(group, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    return totals
+
+
 def simulator_cards(port: int, since: int) -> tuple[int, int]:
     """(template cards delivered since the cursor ``since``, the next cursor)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -177,10 +207,12 @@ def run_rate(rate: float, args, w, senders, inbox, sim_port, port, taken, cursor
             stop.wait(1.0)
 
     sampler = threading.Thread(target=sample, daemon=True)
+    cpu_before = cpu_by_group(os.getpid())
     started = time.perf_counter()
     sampler.start()
     wall, latencies, errors = run_load(port, requests, args.concurrency, rate)
     load_end = time.perf_counter()
+    cpu_after = cpu_by_group(os.getpid())
     stop.set()
     sampler.join()
     backlog, routed_at_end, _ = inbox.counts()
@@ -210,6 +242,8 @@ def run_rate(rate: float, args, w, senders, inbox, sim_port, port, taken, cursor
         "slowest_window": min(windows) if windows else during, "alone_per_s": alone,
         "backlog": backlog, "drained_s": drain_seconds, "cards": cards,
         "cards_s": delivered_at - load_end, "drained": drained,
+        "cpu": {group: (cpu_after[group] - cpu_before.get(group, 0.0)) / (load_end - started)
+                for group in sorted(cpu_after)},
     }
     return result, cursor
 
@@ -322,6 +356,8 @@ def run_database(database: str, rates: list[float], args) -> None:  # type: igno
                   f"{result['cards_s']:13.1f}"
                   f"{'  non-200: ' + str(result['errors']) if result['errors'] else ''}",
                   flush=True)
+            print(f"{'':6s} {'':5s} CPU during the load (cores): " + ", ".join(
+                f"{group} {share:.2f}" for group, share in result["cpu"].items()), flush=True)
             results.append(result)
         best = max([r["routed_per_s"] for r in results]
                    + [r["alone_per_s"] or 0 for r in results])
