@@ -74,7 +74,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from runtime.database import prepare_database
     from schedules.runner import start_delivery, start_processing
     from web import create_app
-    from web.server import serve
+    from web.server import for_database, serve
 
     engine = prepare_database(settings, migrate=args.migrate)
     runtime = build_runtime(settings, engine=engine)
@@ -97,7 +97,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
           f"/wecom/aibot; console: /console)", flush=True)
     try:
         serve(app, host=args.host, port=args.port, threads=args.threads,
-              options=settings.server)
+              options=for_database(settings.server, settings.database_url))
     finally:
         for stop in stoppers:
             stop()

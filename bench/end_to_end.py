@@ -274,6 +274,8 @@ def main() -> int:
                         help="extra `bot.py worker` routing processes (PostgreSQL)")
     parser.add_argument("--router", choices=("process", "thread"), default="process",
                         help="serve's router (default: its router process)")
+    parser.add_argument("--request-nice", type=int, default=None,
+                        help="serve's server.request_nice (default: config.yaml's)")
     parser.add_argument("-c", "--concurrency", type=int, default=32)
     parser.add_argument("--drain-timeout", type=float, default=900.0)
     args = parser.parse_args()
@@ -302,6 +304,8 @@ def run_database(database: str, rates: list[float], args) -> None:  # type: igno
     raw["wecom"]["limits"].update(member_per_minute=10**9, member_per_hour=10**9,
                                   robot_per_minute=10**9)
     raw["wecom"]["api_base"] = f"http://127.0.0.1:{sim_port}"
+    if args.request_nice is not None:
+        raw.setdefault("server", {})["request_nice"] = args.request_nice
     for key in ("classifier", "faq"):  # relative paths: beside the sample config
         if isinstance(raw.get(key), dict):
             for name, value in raw[key].items():

@@ -81,8 +81,10 @@ def main() -> int:
         statements = [0]
 
         @event.listens_for(engine, "before_cursor_execute")
-        def count(*_args: object) -> None:
+        def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
             statements[0] += 1
+            if os.environ.get("ROUTING_SQL") and statements[0] < 200:
+                print(" ".join(statement.split())[:160])
 
         profiler = cProfile.Profile() if args.profile else None
         print(f"routing alone, {'PostgreSQL' if 'postgresql' in database_url else 'SQLite'}: "

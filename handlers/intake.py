@@ -283,14 +283,6 @@ class OutOfAttempts(RuntimeError):
     """A message taken again after its last attempt was lost (the processor died)."""
 
 
-def write_turn_for(engine: Engine) -> AbstractContextManager[object]:
-    """SQLite has one writer at a time and makes the others sleep and retry (tens of ms); writers
-    of one process take turns on a lock instead, which keeps the callback's tail latency flat.
-    PostgreSQL locks rows, so it needs none."""
-    return threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
-
-
 __all__ = [
     "RETRY_DELAYS", "InboxProcessor", "InboundMessage", "MessageIntake", "OutOfAttempts",
-    "write_turn_for",
 ]

@@ -7,6 +7,7 @@ No module-level state: each call of :func:`build_runtime` makes a fresh set of p
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -14,12 +15,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from handlers.base import Handler, Router
 from handlers.commands import command_handlers
-from handlers.intake import InboxProcessor, MessageIntake, write_turn_for
+from handlers.intake import InboxProcessor, MessageIntake
 from handlers.router import build_router
 from notify.webhooks import install as install_webhooks
 from services.container import Services, build_services
 from settings.model import Settings
 from store.db import autocommit_engine, make_engine, make_session_factory
+from store.write_turn import write_turn_for
 from wecom.sender import Sender
 from wecom.token_cache import DatabaseTokenCache, RedisTokenCache, TokenCache
 
@@ -38,6 +40,8 @@ class Runtime:
     wake_inbox: threading.Event = field(default_factory=threading.Event)
     wake_delivery: threading.Event = field(default_factory=threading.Event)
     intake_engine: Engine | None = None  # the callbacks' autocommit engine, when not ``engine``
+    # SQLite: the turn at the single writer every writer of the file takes (store.write_turn)
+    write_turn: AbstractContextManager[object] = field(default_factory=nullcontext)
 
     def new_sender(self) -> Sender:
         """A WeCom sender whose access token is shared with every other process."""
@@ -73,4 +77,4 @@ def build_runtime(
     processor = InboxProcessor(factory, services, router, on_commit=wake_delivery.set,
                                write_turn=turn)
     return Runtime(settings, engine, factory, services, router, intake, processor,
-                   wake_inbox, wake_delivery, intake_engine)
+                   wake_inbox, wake_delivery, intake_engine, turn)

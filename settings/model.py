@@ -164,6 +164,7 @@ class ServerSettings:
     channel_timeout_seconds: int = 10
     cleanup_interval_seconds: int = 2
     backlog: int = 1024
+    request_nice: int = 5  # CPU niceness of the request threads above the router process
 
 
 @dataclass(frozen=True)

@@ -361,6 +361,11 @@ class ServerSection(Section):
     """how often idle connections are looked for."""
     backlog: Count = 1024
     """connections the kernel queues while none is accepted (listen(2))."""
+    request_nice: Annotated[int, Field(ge=0, le=19)] = 5
+    """CPU niceness of the request threads above `serve`'s router process: in a flood the
+    routing (the tickets residents wait for) keeps its share of the cores, and answering WeCom
+    (a fraction of a millisecond of CPU) still gets the rest. 0: equal shares. PostgreSQL only
+    (on SQLite the writers take turns at the database file instead)."""
 
 
 class ApiSection(Section):

@@ -10,10 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
-from handlers.intake import MessageIntake, write_turn_for
+from handlers.intake import MessageIntake
 from store import inbox
 from store.group_commit import GroupCommit
 from store.models import InboundMessage
+from store.write_turn import write_turn_for
 from wecom.inbound import Incoming
 
 

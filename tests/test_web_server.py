@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import logging
+import sys
+import threading
+import time
+from pathlib import Path
 
+import pytest
 from flask import Flask
 
+from settings.model import ServerSettings
 from web.server import QueueDepthLog, make_server
 
 
@@ -41,3 +47,43 @@ def test_the_server_uses_the_summary():
         assert isinstance(server.task_dispatcher.queue_logger, QueueDepthLog)
     finally:
         server.close()
+
+
+def _thread_niceness() -> dict[int, int]:
+    """Niceness of each thread of this process, by thread id (/proc: Linux)."""
+    out = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        out[int(task.name)] = int(fields[16])
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread niceness: Linux")
+def test_request_threads_run_nicer_than_the_rest_of_the_process():
+    before = _thread_niceness()
+    mine = before[threading.get_native_id()]
+    server = make_server(Flask(__name__), host="127.0.0.1", port=0, threads=3,
+                         options=ServerSettings(request_nice=4))
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            started = {tid: nice for tid, nice in _thread_niceness().items() if tid not in before}
+            if len(started) >= 3:
+                break
+            time.sleep(0.02)
+        assert sorted(started.values()) == [min(19, mine + 4)] * 3
+        assert _thread_niceness()[threading.get_native_id()] == mine  # the caller's is kept
+    finally:
+        server.task_dispatcher.shutdown()
+        server.close()
+
+
+def test_request_niceness_applies_on_postgresql_only():
+    from web.server import for_database
+
+    options = ServerSettings(request_nice=5)
+    assert for_database(options, "postgresql+psycopg://gridbot@db/gridbot").request_nice == 5
+    assert for_database(options, "sqlite:///instance/gridbot.db").request_nice == 0

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import threading
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,7 +29,6 @@ from web.app_runtime import AppRuntime, current_runtime
 
 WINDOW = timedelta(minutes=1)
 REDIS_EXTENSION = "gridbot.api_redis"
-TURN_EXTENSION = "gridbot.api_write_turn"
 
 
 @dataclass(frozen=True)
@@ -83,11 +81,9 @@ def identify(runtime: AppRuntime, token: str) -> Caller | None:
 
 def write_turn() -> AbstractContextManager[object]:
     """SQLite has one writer, and its busy handler lets waiters starve (seconds at the tail):
-    this app's API writers (orders, events, request counts) take turns on a lock instead.
-    PostgreSQL needs none."""
-    if current_runtime().engine.dialect.name != "sqlite":
-        return nullcontext()
-    return current_app.extensions.setdefault(TURN_EXTENSION, threading.Lock())
+    the API's writers (orders, events, request counts) take the turn the callbacks and the
+    router take (:mod:`store.write_turn`). Nothing to take on PostgreSQL."""
+    return current_runtime().write_turn
 
 
 def _window(now: datetime) -> datetime:

@@ -7,6 +7,7 @@ The composition root (:mod:`runtime`) builds the runtime; :func:`web.create_app`
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 from flask import current_app
@@ -30,6 +31,7 @@ class AppRuntime(Protocol):
     services: Services
     intake: MessageIntake
     wake_delivery: threading.Event
+    write_turn: AbstractContextManager[object]  # SQLite's writers take turns (store.write_turn)
 
     def new_sender(self) -> Sender:
         """A WeCom client (the console's sign-in asks WeCom who a code belongs to)."""
