@@ -7,7 +7,8 @@ callback answer WeCom at once. A message of a type GridBot does not handle is re
 finished (``done``, outcome ``unsupported:<type>``): it stays on record, and nothing routes it.
 
 :class:`InboxProcessor` routes recorded messages: for each one, ONE transaction holds everything
-the handlers change, every outgoing message (outbox rows) and the row's ``done`` mark. A crash
+the handlers change, every outgoing message (outbox rows, those that need no id written together
+at the end: one statement instead of a round trip each) and the row's ``done`` mark. A crash
 before commit leaves the row received, to be taken again after its lease. A routing that fails
 rolls back and the row waits a back-off (``RETRY_DELAYS``: attempts and ``next_attempt_at`` on
 the row) while the messages claimed with it go on at once; out of attempts it is marked
@@ -34,7 +35,7 @@ from cases.residents import recognise
 from handlers.base import Context, Router
 from handlers.routing_failure import RoutingFailures
 from services.container import Services
-from store import inbox
+from store import inbox, outbox
 from store.clock import utcnow
 from store.group_commit import GroupCommit
 from store.models import InboundMessage
@@ -152,7 +153,8 @@ class InboxProcessor:
         fails is set aside (back-off or failed) and the others commit.
         """
         try:
-            with self._write_turn, self.session_factory() as session, session.begin():
+            with (self._write_turn, self.session_factory() as session, session.begin(),
+                  outbox.buffered(session)):
                 rows = inbox.take_many(session, ids, self.worker_id)
                 for message_id in ids:
                     self._route_in(session, message_id, rows.get(message_id))
@@ -201,7 +203,7 @@ class InboxProcessor:
             return self._after_failure(message_id, error)
 
     def _route(self, message_id: int) -> str:
-        with self.session_factory() as session, session.begin():
+        with self.session_factory() as session, session.begin(), outbox.buffered(session):
             return self._route_in(session, message_id)
 
     def _route_in(
