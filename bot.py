@@ -143,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     # Each callback waits for its row's commit (a database round trip, a WAL write); 8 threads
     # overlap those waits and let concurrent callbacks share commits (bench/callback_load.py)
     serve.add_argument("--threads", type=int, default=None,
-                       help="request threads (default: config server.threads, 8)")
+                       help="request threads (default: config server.threads; 8 on "
+                            "PostgreSQL, 32 on SQLite)")
     serve.add_argument("--migrate", action="store_true", help="apply migrations at start")
     serve.add_argument("--no-process", dest="process", action="store_false",
                        help="only record messages; route them in `worker` processes")

@@ -276,6 +276,8 @@ def main() -> int:
                         help="serve's router (default: its router process)")
     parser.add_argument("--request-nice", type=int, default=None,
                         help="serve's server.request_nice (default: config.yaml's)")
+    parser.add_argument("--serve-threads", type=int, default=None,
+                        help="serve's request threads (default: config.yaml's server.threads)")
     parser.add_argument("-c", "--concurrency", type=int, default=32)
     parser.add_argument("--drain-timeout", type=float, default=900.0)
     args = parser.parse_args()
@@ -306,6 +308,8 @@ def run_database(database: str, rates: list[float], args) -> None:  # type: igno
     raw["wecom"]["api_base"] = f"http://127.0.0.1:{sim_port}"
     if args.request_nice is not None:
         raw.setdefault("server", {})["request_nice"] = args.request_nice
+    if args.serve_threads is not None:
+        raw.setdefault("server", {})["threads"] = args.serve_threads
     for key in ("classifier", "faq"):  # relative paths: beside the sample config
         if isinstance(raw.get(key), dict):
             for name, value in raw[key].items():

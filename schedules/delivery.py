@@ -58,6 +58,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -187,8 +188,12 @@ class OutboxWorker:
         admin_userids: Sequence[str] = (),
         policy: DeliveryPolicy | None = None,
         rng: random.Random | None = None,
+        write_turn: AbstractContextManager[object] | None = None,
     ) -> None:
         self.session_factory = session_factory
+        # SQLite: the turn at the single writer the callbacks and the router take too (without
+        # it the worker's short writes lost every race and no card left during a flood)
+        self._turn = write_turn or nullcontext()
         self.sender = sender
         self.settings = settings
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
@@ -271,7 +276,7 @@ class OutboxWorker:
     def _claim(self, limit: int) -> list[Claimed]:
         if limit <= 0:
             return []
-        with self.session_factory() as session, session.begin():
+        with self._turn, self.session_factory() as session, session.begin():
             self._serialise_claims(session)
             now = utcnow()
             query = (
@@ -422,7 +427,7 @@ class OutboxWorker:
         now = utcnow()
         if now + self.row_budget < row.locked_until:
             return True
-        with self.session_factory() as session, session.begin():
+        with self._turn, self.session_factory() as session, session.begin():
             renewed = session.execute(
                 update(OutboxMessage)
                 .where(*self._mine(row.id))
@@ -436,7 +441,7 @@ class OutboxWorker:
         """Give back rows that were not attempted (their rate-window charge too)."""
         if not rows:
             return
-        with self.session_factory() as session, session.begin():
+        with self._turn, self.session_factory() as session, session.begin():
             for row in rows:
                 session.execute(
                     update(OutboxMessage)
@@ -512,7 +517,7 @@ class OutboxWorker:
             delay = self.backoff(attempts, result.backoff_seconds)
             values.update(next_attempt_at=now + timedelta(seconds=delay))
             log.info("outbox %s retry in %.0f s: %s", row.id, delay, result.error)
-        with self.session_factory() as session, session.begin():
+        with self._turn, self.session_factory() as session, session.begin():
             done = session.execute(
                 update(OutboxMessage).where(*self._mine(row.id)).values(**values)
             ).rowcount
@@ -574,4 +579,4 @@ def build_worker(runtime: JobRuntime) -> OutboxWorker:
     admins = tuple(p.userid for p in runtime.settings.roster if p.role == "admin")
     sender = with_hooks(runtime.new_sender(), runtime.session_factory)  # + subscribers' webhooks
     return OutboxWorker(runtime.session_factory, sender, runtime.settings.wecom,
-                        worker_id(), admin_userids=admins)
+                        worker_id(), admin_userids=admins, write_turn=runtime.write_turn)

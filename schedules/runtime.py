@@ -8,6 +8,7 @@ nothing above it.
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 from sqlalchemy import Engine
@@ -36,6 +37,7 @@ class JobRuntime(Protocol):
     processor: InboxRouting
     wake_inbox: threading.Event
     wake_delivery: threading.Event
+    write_turn: AbstractContextManager[object]  # SQLite's writers take turns (store.write_turn)
 
     def new_sender(self) -> Sender:
         """A WeCom sender sharing the process's access-token cache."""

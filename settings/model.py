@@ -159,7 +159,7 @@ class ConsoleSettings:
 class ServerSettings:
     """`serve`'s waitress: threads, and the connections it holds (idle ones closed in time)."""
 
-    threads: int = 8
+    threads: int | None = None  # None: 8 on PostgreSQL, 32 on SQLite (for_database)
     connection_limit: int = 1000
     channel_timeout_seconds: int = 10
     cleanup_interval_seconds: int = 2

@@ -350,8 +350,10 @@ class ServerSection(Section):
     lives. Idle and half-sent connections cost no request thread, only a socket; the defaults
     keep callbacks answered within WeCom's 5 s while hundreds of them are open."""
 
-    threads: Count = 8
-    """request threads (`serve --threads` overrides): each callback waits for its commit."""
+    threads: Count | None = None
+    """request threads (`serve --threads` overrides): each callback waits for its commit.
+    Default: 8 on PostgreSQL; 32 on SQLite, where callbacks also wait for their turn at the one
+    writer and more of them share each commit."""
     connection_limit: Count = 1000
     """open connections (idle, half-sent or working) before new ones wait in the backlog."""
     channel_timeout_seconds: Count = 10

@@ -81,9 +81,13 @@ def test_request_threads_run_nicer_than_the_rest_of_the_process():
         server.close()
 
 
-def test_request_niceness_applies_on_postgresql_only():
+def test_request_threads_and_niceness_by_database():
     from web.server import for_database
 
     options = ServerSettings(request_nice=5)
-    assert for_database(options, "postgresql+psycopg://gridbot@db/gridbot").request_nice == 5
-    assert for_database(options, "sqlite:///instance/gridbot.db").request_nice == 0
+    on_postgres = for_database(options, "postgresql+psycopg://gridbot@db/gridbot")
+    on_sqlite = for_database(options, "sqlite:///instance/gridbot.db")
+    assert (on_postgres.request_nice, on_postgres.threads) == (5, 8)
+    assert (on_sqlite.request_nice, on_sqlite.threads) == (0, 32)
+    configured = for_database(ServerSettings(threads=12), "sqlite:///instance/gridbot.db")
+    assert configured.threads == 12
