@@ -131,9 +131,26 @@ def open_ticket(
     """
     grid = grid or _place(reporter, group)
     clock = SlaClock(settings.sla, calendar)
+    original = (None if origin is not None
+                else find_duplicate(session, roster, grid, request.category, request.text, now))
+    # who gets it and who is alerted are read first, so that the ticket is written once, already
+    # dispatched, and its two events together (three statements for 制单 and 派单, not five)
+    handler: Handler | None = None
+    triage = False
+    person: Person | None = None
+    alert: tuple[Person, ...] = ()
+    if original is None:
+        handler, triage = _first_handler(roster, settings, grid, request)
+        person = people_by_ids(session, handler.person_ids[:1])[0] if handler else None
+        if request.urgent and grid is not None:
+            leaders = handler_for(Level.LEADER, roster.path_codes(grid.id), roster.duties)
+            if leaders is not None:
+                alert = tuple(p for p in people_by_ids(session, leaders.person_ids)
+                              if p is not person)
     dispatch_due = clock.due(Stage.DISPATCH, now, request.tier)
     ticket = Ticket(
         status="created",
+        level=Level.WORKER,
         category=request.category,
         second_category=request.second_category,
         tier=request.tier,
@@ -144,6 +161,7 @@ def open_ticket(
         classification=request.explanation,
         grid=grid,
         reporter=reporter,
+        reporter_id=reporter.id,
         chat_id=group.chat_id if group else None,
         channel=channel,
         reply_to=reply_to,
@@ -156,13 +174,10 @@ def open_ticket(
         deadlines_provisional=dispatch_due.provisional,
     )
     refresh_next_due(ticket, clock)  # dispatching below moves it to the accept clock
-    original = (None if origin is not None
-                else find_duplicate(session, roster, grid, request.category, request.text, now))
     session.add(ticket)
-    session.flush()
     session.add(
         TicketEvent(
-            ticket_id=ticket.id,
+            ticket=ticket,
             actor_id=reporter.id,
             action="create",
             from_status=None,
@@ -176,12 +191,9 @@ def open_ticket(
     workflow = Workflow(session, settings, clock)
     path = roster.path_codes(grid.id) if grid is not None else ()
     if original is not None:
-        return _merge(workflow, ticket, original, path, source_message_id, now)
-    index_ticket(session, ticket)  # a later report of the same matter finds it
-
-    handler, triage = _first_handler(roster, settings, grid, request)
-    person = people_by_ids(session, handler.person_ids[:1])[0] if handler else None
-    alert: tuple[Person, ...] = ()
+        opened = _merge(workflow, ticket, original, path, source_message_id, now)
+        session.flush()
+        return opened
     if handler is not None and person is not None:
         decision = decide(
             view_of(ticket, path), Action.DISPATCH, Actor.system(), assignee_id=person.id,
@@ -189,11 +201,8 @@ def open_ticket(
             data={"grid": handler.grid_code, "triage": triage},
         )
         workflow.apply(ticket, Action.DISPATCH, decision, now=now)
-    if request.urgent and grid is not None:
-        leaders = handler_for(Level.LEADER, roster.path_codes(grid.id), roster.duties)
-        if leaders is not None:
-            alert = tuple(p for p in people_by_ids(session, leaders.person_ids) if p is not person)
     session.flush()
+    index_ticket(session, ticket)  # a later report of the same matter finds it
     return Opened(ticket=ticket, handler=person, leaders_to_alert=alert, triage=triage)
 
 

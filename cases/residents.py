@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from store.models import GroupChat, Person, TicketEvent
 from vocab import UNREACHED, Enrolment, Role
@@ -38,7 +38,9 @@ def recognise(
     mapped group chat it was written in, if any.
     """
     grid_group = group if group is not None and group.grid_id is not None else None
-    person = session.scalar(select(Person).where(Person.userid == userid))
+    # their grid in the same query: a report is placed in it (no second round trip)
+    person = session.scalar(
+        select(Person).options(joinedload(Person.grid)).where(Person.userid == userid))
     if person is None:
         person = _enrol(session, userid, one_to_one_app=one_to_one_app, group=grid_group, now=now)
     if person.role != Role.RESIDENT:

@@ -17,7 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from cases import duplicate_index
@@ -274,10 +274,13 @@ class Workflow:
         handler: Handler | None = None,
     ) -> Outcome:
         """Persist an allowed decision: columns, stamps, the new stage's due time, the ticket's
-        next due time, the event."""
+        next due time, the event. A ticket not written yet (being opened: ``cases.intake``) is
+        changed in memory and its event attached to it; the caller's flush writes both, and
+        the caller adds its duplicate keys."""
         if not decision.allowed or decision.event is None:
             return Outcome(False, action, ticket, reason=decision.reason)
-        previous = ticket.assignee
+        opening = inspect(ticket).pending  # a ticket being opened: not written yet
+        previous = None if opening else ticket.assignee
         from_status = ticket.status
         was_open = duplicate_index.indexable(ticket)
         grid_moved = False
@@ -297,7 +300,8 @@ class Workflow:
         refresh_next_due(ticket, self.clock)
         if grid_moved:
             self.session.flush()  # ticket.grid_id from the new grid
-        duplicate_index.after_change(self.session, ticket, was_open, grid_moved)
+        if not opening:  # a ticket being opened is indexed by its opener once it has its id
+            duplicate_index.after_change(self.session, ticket, was_open, grid_moved)
         event = decision.event
         row = TicketEvent(
             ticket_id=ticket.id,
@@ -312,9 +316,17 @@ class Workflow:
         )
         if self.event_ids is not None:
             row.id = self.event_ids()
+        if opening:
+            # the ticket's INSERT carries the transition; the opener's flush writes the ticket,
+            # then its events together (the person is in the session: no query)
+            row.ticket = ticket
             self.session.add(row)
-        else:
-            self.session.add(row)
+            new_assignee = (self.session.get(Person, ticket.assignee_id)
+                            if ticket.assignee_id is not None else None)
+            return Outcome(True, action, ticket, from_status=from_status, event=row,
+                           new_assignee=new_assignee, handler=handler)
+        self.session.add(row)
+        if self.event_ids is None:
             self.session.flush()
         # the changes set foreign keys; their objects load again when next read — from the
         # session's identity map, without a query, when the person or grid is already there

@@ -25,8 +25,8 @@ import socket
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -158,8 +158,10 @@ class InboxProcessor:
             with (self._write_turn, self.session_factory() as session, session.begin(),
                   outbox.buffered(session)):
                 rows = inbox.take_many(session, ids, self.worker_id)
+                routed: list[Routed] = []
                 for message_id in ids:
-                    self._route_in(session, message_id, rows.get(message_id))
+                    self._route_in(session, message_id, routed, rows.get(message_id))
+                _finish(routed)  # the rows' done marks: one statement for the batch
         except Exception as error:
             log.warning("a batch of %d messages failed (%s); routing them one by one", len(ids),
                         type(error).__name__)
@@ -206,12 +208,17 @@ class InboxProcessor:
 
     def _route(self, message_id: int) -> str:
         with self.session_factory() as session, session.begin(), outbox.buffered(session):
-            return self._route_in(session, message_id)
+            routed: list[Routed] = []
+            outcome = self._route_in(session, message_id, routed)
+            _finish(routed)
+            return outcome
 
     def _route_in(
-        self, session: Session, message_id: int, row: InboundMessage | None = None
+        self, session: Session, message_id: int, routed: list[Routed],
+        row: InboundMessage | None = None,
     ) -> str:
-        """Route one message in ``session``; ``row``: already taken (a batch), else taken here."""
+        """Route one message in ``session``; ``row``: already taken (a batch), else taken here.
+        The row and its outcome go to ``routed``, for the caller to mark done before commit."""
         if row is None:
             row = inbox.take(session, message_id, self.worker_id)
         if row is None:  # lease lost to another processor, or already done
@@ -234,7 +241,7 @@ class InboxProcessor:
             now=now,
         )
         outcome = self.router.dispatch(ctx)
-        inbox.finish(row, "done", outcome, ctx.now)
+        routed.append(Routed(row, outcome, ctx.now))
         return outcome
 
     def _after_failure(self, message_id: int, error: Exception) -> str:
@@ -281,6 +288,21 @@ class InboxProcessor:
         log.error("inbound message %s failed for good after %d attempts (%s); sender told "
                   "plainly, staff alerted", message_id, self.max_attempts, reason)
         return "failed"
+
+
+class Routed(NamedTuple):
+    """A message routed in the current transaction, to be marked done before it commits."""
+
+    row: InboundMessage
+    outcome: str
+    at: datetime
+
+
+def _finish(routed: list[Routed]) -> None:
+    """Mark routed rows done together, so that the commit's flush updates them in one
+    statement (marked one by one, each went out with the next message's first query)."""
+    for row, outcome, at in routed:
+        inbox.finish(row, "done", outcome, at)
 
 
 class OutOfAttempts(RuntimeError):
