@@ -14,7 +14,10 @@ Several workers (threads or processes) may run against one database. One round (
    processes. A row that would exceed a window is deferred (``next_attempt_at`` = when the window
    allows), never sent to be dropped.
 3. **Send** each claimed row outside any transaction, then record the outcome at once in its own
-   short transaction, conditional on still holding the lease.
+   short transaction, conditional on still holding the lease — except an app message WeCom
+   accepted with its duplicate check on (below): its outcome waits for those of a few more such
+   rows (``RECORD_GROUP``, ``RECORD_WAIT``), and they are recorded in one transaction, before
+   any other row's outcome and before the round ends.
 
 Repeats after a crash. A process killed after WeCom accepted a message but before step 3's
 commit leaves the row pending, and another worker sends it again when the lease runs out. Two
@@ -30,11 +33,14 @@ things keep that from reaching people twice:
   identical message meant to be seen twice, e.g. the same help text asked for again) gets
   ``enable_duplicate_check: 0`` instead, so the check never swallows a message on purpose.
 
+Which is also why such a row's outcome may wait for a group's record: lost with a crash, it
+costs a repeat that WeCom drops, not a message shown twice.
+
 What stays at-least-once: group robots (``webhook``), ``appchat``, ``response_url`` and card
 updates have no such check, and an app message re-sent after its interval. Their window is one
-HTTP round trip plus the outcome's UPDATE (and its retries). A worker asked to stop
-(``stopping``: SIGTERM, a scheduler stepping down) stops between rows and gives the rest back, so
-a restart does not open that window. Everything else is exactly-once: a row is sent only by the
+HTTP round trip plus the outcome's UPDATE (and its retries): they are recorded one by one. A
+worker asked to stop (``stopping``: SIGTERM, a scheduler stepping down) stops between rows,
+records what it sent and gives the rest back, so a restart does not open that window. Everything else is exactly-once: a row is sent only by the
 worker holding its lease, and marked sent only while that lease holds.
 
 Failures: retryable ones (45009/45033, -1, HTTP 5xx, timeouts) back off exponentially with
@@ -80,6 +86,12 @@ from wecom.sender import DeliveryResult, Sender
 log = logging.getLogger(__name__)
 
 ALERT_KEY_PREFIX = "outbox-dead:"
+# Outcomes of app messages WeCom would not show twice are recorded this many at a time, or
+# after this many seconds since the first of them was sent, whichever comes first: one writer's
+# turn and one commit for many (under a flood on SQLite, one turn per row let ~40 rows a second
+# out while the router held the writer)
+RECORD_GROUP = 20
+RECORD_WAIT = 0.25
 DUPLICATE_CHECK_FIELDS = ("enable_duplicate_check", "duplicate_check_interval")
 
 
@@ -170,6 +182,13 @@ class _Windows:
             self.times[key].append(now)
 
 
+def _repeat_dropped(row: Claimed, result: DeliveryResult) -> bool:
+    """An app message WeCom accepted with its duplicate check on: sent again after a crash
+    (its outcome not recorded yet), WeCom drops the repeat, so its record may wait a little."""
+    return (result.ok and row.channel == "app"
+            and row.payload.get("enable_duplicate_check") == 1)
+
+
 def _chunks(items: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -238,10 +257,17 @@ class OutboxWorker:
         log.info("outbox worker %s stopped", self.worker_id)
 
     def run_once(self, limit: int = 50) -> int:
-        """One round: claim up to ``limit`` due rows, send them; returns how many were sent."""
+        """One round: claim up to ``limit`` due rows, send them; returns how many were sent.
+
+        An outcome is recorded right after its send, except an app message WeCom accepted with
+        its duplicate check on: those wait for a few more (``RECORD_GROUP`` rows or
+        ``RECORD_WAIT`` seconds) and are recorded together, in one transaction (one writer's
+        turn on SQLite), before any other row's outcome and before the round ends."""
         claimed = self._claim(limit)
         self.last_claimed = len(claimed)
         delivered = 0
+        waiting: list[tuple[Claimed, DeliveryResult]] = []  # sent, outcome not recorded yet
+        since = 0.0
         for index, row in enumerate(claimed):
             if self.stopping.is_set():
                 log.info("outbox worker %s stopping: %d claimed rows given back",
@@ -252,13 +278,20 @@ class OutboxWorker:
             if not self._hold_lease(row):
                 continue
             result = self.sender.deliver(row)
-            if self._record_through_blips(row, result):
-                delivered += 1
+            if not waiting:
+                since = time.monotonic()
+            waiting.append((row, result))
+            if (_repeat_dropped(row, result) and len(waiting) < RECORD_GROUP
+                    and time.monotonic() - since < RECORD_WAIT):
+                continue
+            delivered += self._record_through_blips(waiting)
             if result.retryable and result.outage:
                 log.warning("WeCom unavailable (%s); pausing this batch", result.error)
                 self._release(claimed[index + 1 :])
                 self.last_claimed = 0
                 break
+        # an error on the way leaves them to the lease: sent again, WeCom drops the repeats
+        delivered += self._record_through_blips(waiting)
         return delivered
 
     # -- claiming ---------------------------------------------------------------------------
@@ -460,29 +493,35 @@ class OutboxWorker:
         delay *= 1 + self.rng.uniform(-p.jitter, p.jitter)
         return max(delay, hint or 0.0)
 
-    def _record_through_blips(self, row: Claimed, result: DeliveryResult) -> bool:
-        """``_record``, retried with back-off while the database fails transiently; after
-        ``record_retry_total`` seconds the error is raised (the round ends, the lease decides)."""
+    def _record_through_blips(self, outcomes: list[tuple[Claimed, DeliveryResult]]) -> int:
+        """``_record`` of ``outcomes`` (emptied once recorded), retried with back-off while the
+        database fails transiently; after ``record_retry_total`` seconds the error is raised
+        (the round ends, the lease decides). Returns how many of them are now sent."""
+        if not outcomes:
+            return 0
         p = self.policy
         delay, waited, tries = p.record_retry_first, 0.0, 1
+        names = ", ".join(str(row.id) for row, _ in outcomes)
         while True:
             try:
-                done = self._record(row, result, retried=tries > 1)
+                done = self._record(outcomes, retried=tries > 1)
             except DBAPIError as error:
                 if not _transient(error) or waited + delay > p.record_retry_total:
+                    ok = all(result.ok for _, result in outcomes)
                     log.error("outbox %s: could not record %s after %d tries (%s); the lease "
-                              "decides", row.id, "sent" if result.ok else "the outcome", tries,
+                              "decides", names, "sent" if ok else "the outcome", tries,
                               type(error).__name__)
                     raise
                 log.warning("outbox %s: recording the outcome failed (%s: %s); retry %d in "
-                            "%.1f s", row.id, type(error).__name__, error.orig, tries, delay)
+                            "%.1f s", names, type(error).__name__, error.orig, tries, delay)
                 self.sleep(delay)
                 waited += delay
                 delay = min(delay * 2, p.record_retry_cap)
                 tries += 1
                 continue
             if tries > 1:
-                log.info("outbox %s: outcome recorded at try %d", row.id, tries)
+                log.info("outbox %s: outcome recorded at try %d", names, tries)
+            outcomes.clear()
             return done
 
     @staticmethod
@@ -492,9 +531,17 @@ class OutboxWorker:
         return stored is not None and stored.attempts == values["attempts"] and (
             stored.status == values.get("status", "pending")) and stored.locked_by is None
 
-    def _record(self, row: Claimed, result: DeliveryResult, retried: bool = False) -> bool:
-        """Write the outcome, if we still hold the lease; True when the row is now sent."""
+    def _record(self, outcomes: list[tuple[Claimed, DeliveryResult]], retried: bool) -> int:
+        """Write the outcomes in one transaction, each if we still hold its lease; how many of
+        the rows are now sent."""
         now = utcnow()
+        with self._turn, self.session_factory() as session, session.begin():
+            return sum(self._record_in(session, row, result, retried, now)
+                       for row, result in outcomes)
+
+    def _record_in(self, session: Session, row: Claimed, result: DeliveryResult,
+                   retried: bool, now: datetime) -> bool:
+        """One row's outcome, if we still hold its lease; True when the row is now sent."""
         attempts = row.attempts + 1
         values: dict[str, Any] = {
             "attempts": attempts,
@@ -517,20 +564,19 @@ class OutboxWorker:
             delay = self.backoff(attempts, result.backoff_seconds)
             values.update(next_attempt_at=now + timedelta(seconds=delay))
             log.info("outbox %s retry in %.0f s: %s", row.id, delay, result.error)
-        with self._turn, self.session_factory() as session, session.begin():
-            done = session.execute(
-                update(OutboxMessage).where(*self._mine(row.id)).values(**values)
-            ).rowcount
-            if not done:
-                if retried and self._recorded_already(session, row, values):
-                    log.info("outbox %s: the try that failed had recorded it", row.id)
-                    return bool(result.ok)
-                log.warning("outbox %s: lease lost before recording %s", row.id, result)
-                return False
-            if dead:
-                self._alert(session, row, result)
-            if row.person_id is not None and (result.ok or values.get("status")):
-                after_delivery(session, row.id, ok=result.ok, final=not result.ok, now=now)
+        done = session.execute(
+            update(OutboxMessage).where(*self._mine(row.id)).values(**values)
+        ).rowcount
+        if not done:
+            if retried and self._recorded_already(session, row, values):
+                log.info("outbox %s: the try that failed had recorded it", row.id)
+                return bool(result.ok)
+            log.warning("outbox %s: lease lost before recording %s", row.id, result)
+            return False
+        if dead:
+            self._alert(session, row, result)
+        if row.person_id is not None and (result.ok or values.get("status")):
+            after_delivery(session, row.id, ok=result.ok, final=not result.ok, now=now)
         return bool(result.ok)
 
     def _alert(self, session: Session, row: Claimed, result: DeliveryResult) -> None:

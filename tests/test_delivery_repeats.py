@@ -102,8 +102,9 @@ def test_a_longer_outage_gives_up_bounded_and_the_lease_plus_wecom_keep_one_deli
             doomed.run_once(10)
         assert waits == [0.5, 1.0, 2.0] and len(faults) == 4  # bounded: 3.5 s of back-off
         assert any("could not record sent" in r.getMessage() for r in caplog.records)
-        # the first row reached WeCom; the round ended there, the others were never sent
-        assert [len(state.messages_for(f"user{i}")) for i in range(3)] == [1, 0, 0]
+        # app messages WeCom drops repeats of: sent, their outcomes kept for one record; that
+        # record failed, the round ended there
+        assert [len(state.messages_for(f"user{i}")) for i in range(3)] == [1, 1, 1]
         assert all(r.status == "pending" and r.locked_by == "doomed" for r in outbox_db.rows())
         rescuer = worker(outbox_db.factory, wecom_settings, "rescuer")
         assert rescuer.run_once(10) == 0  # the lease still holds
@@ -111,7 +112,93 @@ def test_a_longer_outage_gives_up_bounded_and_the_lease_plus_wecom_keep_one_deli
         assert rescuer.run_once(10) == 3
     assert {r.status for r in outbox_db.rows()} == {"sent"}
     assert [len(state.messages_for(f"user{i}")) for i in range(3)] == [1, 1, 1]
-    assert [r.body["touser"] for r in state.repeated] == ["user0"]
+    assert [r.body["touser"] for r in state.repeated] == ["user0", "user1", "user2"]
+
+
+def test_a_robot_message_in_an_outage_is_the_only_one_sent_before_the_round_ends(
+        outbox_db, sim, wecom_settings):
+    """At-least-once channels are recorded one by one: the round ends at the first record that
+    cannot be written, before another robot message goes out."""
+    state, _ = sim
+    add_rows(outbox_db.factory, 3, channel="webhook", target=lambda i: f"robot-{i}")
+    engine = outbox_db.make_engine()
+    from store.db import make_session_factory
+
+    policy = DeliveryPolicy(record_retry_first=0.5, record_retry_cap=2.0, record_retry_total=1.0)
+    doomed = worker(make_session_factory(engine), wecom_settings, "doomed", policy=policy)
+    with time_machine.travel(time.time(), tick=True), \
+            failing_outcomes(outbox_db, engine, times=None), pytest.raises(DBAPIError):
+        doomed.run_once(10)
+    assert [len(state.messages_for_robot(f"robot-{i}")) for i in range(3)] == [1, 0, 0]
+
+
+def _commits_and_sends(db, engine: Engine, w: OutboxWorker) -> list[str]:
+    """The order of ``w``'s sends and of the commits of the rows' outcomes in one round."""
+    order: list[str] = []
+    deliver = w.sender.deliver
+
+    def send(row):  # noqa: ANN001
+        order.append(f"send {row.channel}")
+        return deliver(row)
+
+    def before(conn, cursor, statement, params, context, executemany):  # noqa: ANN001
+        if statement.startswith("UPDATE outbox") and "sent_at" in statement:
+            order.append("record")
+
+    def commit(conn):  # noqa: ANN001
+        if order and order[-1] == "record":
+            order.append("commit")
+
+    w.sender.deliver = send
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "commit", commit)
+    try:
+        w.run_once(10)
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "commit", commit)
+    return order
+
+
+def test_app_outcomes_are_recorded_together_and_a_robot_message_at_once(
+        outbox_db, sim, wecom_settings):
+    state, _ = sim
+    add_rows(outbox_db.factory, 2, target=lambda i: f"user{i}")
+    add_rows(outbox_db.factory, 1, channel="webhook", target="robot-1")
+    add_rows(outbox_db.factory, 2, target=lambda i: f"user{i + 2}", prefix="later")
+    engine = outbox_db.make_engine()
+    from store.db import make_session_factory
+
+    w = worker(make_session_factory(engine), wecom_settings, "w1")
+    order = _commits_and_sends(outbox_db, engine, w)
+    # the app rows wait for one record; the robot's row is recorded (with them) before anything
+    # else is sent; the last two app rows are recorded together at the round's end
+    assert order == ["send app", "send app", "send webhook", "record", "record", "record",
+                     "commit", "send app", "send app", "record", "record", "commit"]
+    assert {r.status for r in outbox_db.rows()} == {"sent"}
+    assert [len(state.messages_for(f"user{i}")) for i in range(4)] == [1, 1, 1, 1]
+
+
+def test_a_group_of_app_outcomes_is_recorded_after_its_size_or_its_wait(
+        outbox_db, sim, wecom_settings, monkeypatch):
+    from schedules import delivery
+
+    add_rows(outbox_db.factory, 5, target=lambda i: f"user{i}")
+    engine = outbox_db.make_engine()
+    from store.db import make_session_factory
+
+    monkeypatch.setattr(delivery, "RECORD_GROUP", 2)
+    w = worker(make_session_factory(engine), wecom_settings, "w1")
+    order = _commits_and_sends(outbox_db, engine, w)
+    assert [step for step in order if step != "record"] == [
+        "send app", "send app", "commit", "send app", "send app", "commit", "send app", "commit"]
+
+    add_rows(outbox_db.factory, 3, target=lambda i: f"user{i + 5}", prefix="slow")
+    monkeypatch.setattr(delivery, "RECORD_GROUP", 20)
+    monkeypatch.setattr(delivery, "RECORD_WAIT", 0.0)  # each is already as old as allowed
+    order = _commits_and_sends(outbox_db, engine, w)
+    assert [step for step in order if step != "record"] == ["send app", "commit"] * 3
+    assert {r.status for r in outbox_db.rows()} == {"sent"}
 
 
 # -- (b) a send whose outcome was lost: WeCom drops the repeat ----------------------------------
