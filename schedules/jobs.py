@@ -37,7 +37,9 @@ JOBS: tuple[JobSpec, ...] = (
             "schedules.notice_jobs:fire_reminders"),
     # SLA clocks: reminders, escalation of overdue stages, 未评价 (schedules.sla)
     JobSpec("sla.sweep", {"trigger": "interval", "seconds": 60}, "schedules.sla:run_sweep"),
-    # the outbox delivery loop (more workers may run beside it: `bot.py worker`)
-    JobSpec("outbox.deliver", {"trigger": "interval", "seconds": 5},
+    # the outbox delivery loop, every second: a card serve's router process committed leaves
+    # within a second at quiet times (under load a run goes on while rows are due); more
+    # workers may run beside it (`bot.py worker`)
+    JobSpec("outbox.deliver", {"trigger": "interval", "seconds": 1},
             "schedules.notice_jobs:deliver_outbox", misfire_grace_time=30),
 )
