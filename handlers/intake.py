@@ -249,45 +249,48 @@ class InboxProcessor:
         the sender told and the staff alerted. Never raises; never waits on the message."""
         reason = type(error).__name__
         try:
-            with self._write_turn, self.session_factory() as session, session.begin():
-                row = inbox.take(session, message_id, self.worker_id)
-                if row is None:
-                    return "skipped"
-                if row.attempts < self.max_attempts:
-                    inbox.postpone(row, utcnow() + self.retry_delays[row.attempts - 1],
-                                   f"retry:{reason}")
-                    return "retry"
-                self.failures.give_up(session, row, reason)
+            outcome = self._set_aside(message_id, reason, self.failures.give_up)
         except Exception as second:
             log.error("inbound message %s: the error path failed too (%s after %s); "
                       "falling back to plain marks", message_id, type(second).__name__, reason)
             return self._last_resort(message_id, reason)
-        log.error("inbound message %s failed for good after %d attempts (%s); sender told, "
-                  "staff alerted", message_id, self.max_attempts, reason)
-        return "failed"
+        if outcome == "failed":
+            log.error("inbound message %s failed for good after %d attempts (%s); sender told, "
+                      "staff alerted", message_id, self.max_attempts, reason)
+        return outcome
 
     def _last_resort(self, message_id: int, reason: str) -> str:
         """The error path itself failed: the same marks by the plainest means (no handler,
         no routing of the answer: a 1:1 app text to the sender, app texts to the staff)."""
         try:
-            with self._write_turn, self.session_factory() as session, session.begin():
-                row = inbox.take(session, message_id, self.worker_id)
-                if row is None:
-                    return "skipped"
-                if row.attempts < self.max_attempts:
-                    inbox.postpone(row, utcnow() + self.retry_delays[row.attempts - 1],
-                                   f"retry:{reason}")
-                    return "retry"
-                self.failures.give_up_plainly(session, row, reason)
+            outcome = self._set_aside(message_id, reason, self.failures.give_up_plainly)
         except Exception as third:
             # nothing could be written: the lease runs out and the message is taken again,
             # already out of attempts, straight into this path
             log.error("inbound message %s: could not mark it (%s); it is taken again after its "
                       "lease", message_id, type(third).__name__)
             return "error"
-        log.error("inbound message %s failed for good after %d attempts (%s); sender told "
-                  "plainly, staff alerted", message_id, self.max_attempts, reason)
-        return "failed"
+        if outcome == "failed":
+            log.error("inbound message %s failed for good after %d attempts (%s); sender told "
+                      "plainly, staff alerted", message_id, self.max_attempts, reason)
+        return outcome
+
+    def _set_aside(
+        self, message_id: int, reason: str,
+        give_up: Callable[[Session, InboundMessage, str], None],
+    ) -> str:
+        """In a transaction of its own: ``skipped`` (no longer ours), ``retry`` (its back-off
+        set) or, out of attempts, ``failed`` (``give_up`` marks it and tells people)."""
+        with self._write_turn, self.session_factory() as session, session.begin():
+            row = inbox.take(session, message_id, self.worker_id)
+            if row is None:
+                return "skipped"
+            if row.attempts < self.max_attempts:
+                inbox.postpone(row, utcnow() + self.retry_delays[row.attempts - 1],
+                               f"retry:{reason}")
+                return "retry"
+            give_up(session, row, reason)
+            return "failed"
 
 
 class Routed(NamedTuple):

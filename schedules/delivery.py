@@ -535,9 +535,32 @@ class OutboxWorker:
         """Write the outcomes in one transaction, each if we still hold its lease; how many of
         the rows are now sent."""
         now = utcnow()
+        # plainly sent rows in one statement; a retry goes row by row (``_recorded_already``)
+        plain = [] if retried else [row for row, result in outcomes
+                                    if result.ok and result.error is None]
+        taken = {row.id for row in plain}
         with self._turn, self.session_factory() as session, session.begin():
-            return sum(self._record_in(session, row, result, retried, now)
-                       for row, result in outcomes)
+            sent = self._record_sent(session, plain, now) if plain else 0
+            return sent + sum(self._record_in(session, row, result, retried, now)
+                              for row, result in outcomes if row.id not in taken)
+
+    def _record_sent(self, session: Session, rows: list[Claimed], now: datetime) -> int:
+        """Rows WeCom accepted, marked sent by one UPDATE, each only while we hold its lease;
+        how many were marked."""
+        marked = set(session.scalars(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_([row.id for row in rows]),
+                   OutboxMessage.locked_by == self.worker_id, OutboxMessage.status == "pending")
+            .values(attempts=OutboxMessage.attempts + 1, last_attempt_at=now, locked_by=None,
+                    locked_until=None, last_error=None, status="sent", sent_at=now)
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)))
+        for row in rows:
+            if row.id not in marked:
+                log.warning("outbox %s: lease lost before recording it sent", row.id)
+            elif row.person_id is not None:
+                after_delivery(session, row.id, ok=True, final=False, now=now)
+        return len(marked)
 
     def _record_in(self, session: Session, row: Claimed, result: DeliveryResult,
                    retried: bool, now: datetime) -> bool:

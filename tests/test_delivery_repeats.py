@@ -171,10 +171,11 @@ def test_app_outcomes_are_recorded_together_and_a_robot_message_at_once(
 
     w = worker(make_session_factory(engine), wecom_settings, "w1")
     order = _commits_and_sends(outbox_db, engine, w)
-    # the app rows wait for one record; the robot's row is recorded (with them) before anything
-    # else is sent; the last two app rows are recorded together at the round's end
-    assert order == ["send app", "send app", "send webhook", "record", "record", "record",
-                     "commit", "send app", "send app", "record", "record", "commit"]
+    # the app rows wait for one record; the robot's row is recorded (with them: one UPDATE for
+    # the rows sent) before anything else is sent; the last two app rows are recorded together
+    # at the round's end
+    assert order == ["send app", "send app", "send webhook", "record", "commit",
+                     "send app", "send app", "record", "commit"]
     assert {r.status for r in outbox_db.rows()} == {"sent"}
     assert [len(state.messages_for(f"user{i}")) for i in range(4)] == [1, 1, 1, 1]
 

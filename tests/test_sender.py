@@ -120,6 +120,59 @@ def _redis_url() -> str | None:
 
 
 @pytest.mark.skipif(_redis_url() is None, reason="no Redis")
+def test_a_process_reads_the_stored_token_once_and_follows_a_replacement(
+        sim, wecom_settings, outbox_db):
+    """The token is read from the database once per process, not at every send; a token another
+    process replaced (WeCom refused it there) is refused here once and the new one read."""
+    from sqlalchemy import event
+
+    state, _ = sim
+    key = f"{wecom_settings.corp_id}:{wecom_settings.agent_id}"
+    first = Sender(wecom_settings, cache=DatabaseTokenCache(outbox_db.new_factory(), key))
+    factory = outbox_db.new_factory()
+    reads: list[str] = []
+    event.listen(factory.kw["bind"], "before_cursor_execute",
+                 lambda *a: reads.append(a[2]) if "access_tokens" in a[2] else None)
+    second = Sender(wecom_settings, cache=DatabaseTokenCache(factory, key))
+    assert first.deliver(Row("zhangsan")).ok
+    for _ in range(5):
+        assert second.deliver(Row("lisi")).ok
+    assert len(reads) == 1 and state.token_fetches == 1
+    state.invalidate_tokens()  # 40014 for the token both hold
+    assert first.deliver(Row("zhangsan")).ok  # refused, refreshed: a new token stored
+    assert second.deliver(Row("lisi")).ok  # refused, and the new one read, not fetched again
+    assert second.deliver(Row("lisi")).ok
+    assert state.token_fetches == 2
+    assert [c.errcode for c in state.calls_to("message/send")][-4:] == [0, 40014, 0, 0]
+
+
+def test_the_environment_s_proxy_settings_are_read_once_per_host(sim, wecom_settings,
+                                                                monkeypatch):
+    import requests.sessions
+
+    from wecom.sender import EnvironmentOnce
+
+    state, _ = sim
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    looked: list[str] = []
+    real = requests.sessions.get_environ_proxies
+    monkeypatch.setattr(requests.sessions, "get_environ_proxies",
+                        lambda url, no_proxy=None: looked.append(url) or real(url, no_proxy))
+    sender = Sender(wecom_settings)
+    for i in range(4):
+        assert sender.deliver(Row("zhangsan", payload={"text": {"content": f"m{i}"}})).ok
+    assert len(state.messages_for("zhangsan")) == 4
+    assert len(looked) == 1  # the simulator's host, once (NO_PROXY: straight to it)
+    session = EnvironmentOnce()
+    outside = session.merge_environment_settings("http://qyapi.example/cgi-bin/x", {}, None,
+                                                 None, None)
+    assert outside["proxies"]["http"] == "http://127.0.0.1:9"  # another host: the proxy
+    own = session.merge_environment_settings("http://qyapi.example/y", {"http": "http://p:1"},
+                                             None, None, None)
+    assert own["proxies"]["http"] == "http://p:1"  # a request's own proxies still win
+
+
 def test_redis_token_cache_shared(sim, wecom_settings):
     state, _ = sim
     key = f"test-{time.time_ns()}"

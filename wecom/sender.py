@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import requests
 from wechatpy.enterprise import WeChatClient
@@ -86,6 +87,33 @@ class OutgoingMessage(Protocol):
     payload: dict[str, Any]
 
 
+class EnvironmentOnce(requests.Session):
+    """A session that reads the proxy settings of the environment once per host.
+
+    ``requests`` reads them (``HTTPS_PROXY``, ``NO_PROXY``, the CA bundle variables) at every
+    request by scanning the whole environment — half a millisecond here, a fifth of a send's CPU.
+    A running process's environment does not change, so the first request to a host decides
+    for the rest; explicit per-request settings are honoured as ``requests`` does.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._by_host: dict[tuple[str, str, Any, Any, Any], dict[str, Any]] = {}
+
+    def merge_environment_settings(  # type: ignore[override]
+        self, url: str, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
+        if proxies:  # the caller's own proxies for this request: requests' way
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc, stream, verify, cert)
+        found = self._by_host.get(key)
+        if found is None:
+            found = super().merge_environment_settings(url, {}, stream, verify, cert)
+            self._by_host[key] = found
+        return {**found, "proxies": dict(found["proxies"])}
+
+
 class WeComClient(WeChatClient):  # type: ignore[misc]
     """wechatpy's enterprise client, pointed at ``settings.api_base``, with a shared token."""
 
@@ -98,8 +126,7 @@ class WeComClient(WeChatClient):  # type: ignore[misc]
         super().__init__(
             settings.corp_id, settings.secret, timeout=settings.timeout_seconds, auto_retry=False
         )
-        if http is not None:
-            self._http = http
+        self._http = http if http is not None else EnvironmentOnce()
         self.settings = settings
         self.api_base = settings.api_base.rstrip("/")
         self.API_BASE_URL = f"{self.api_base}/cgi-bin/"
@@ -189,7 +216,7 @@ class Sender:
         http: requests.Session | None = None,
     ) -> None:
         self.settings = settings
-        self.http = http or requests.Session()
+        self.http = http or EnvironmentOnce()
         self.client = client or WeComClient(settings, cache, self.http)
 
     def deliver(self, row: OutgoingMessage) -> DeliveryResult:

@@ -86,14 +86,22 @@ class DatabaseTokenCache:
         self.session_factory = session_factory
         self.key = key
         self.margin = margin_seconds
+        # the token this process last read or stored, and until when to use it: read once,
+        # not at every send. Should another process have replaced it early (WeCom refused it
+        # there), WeCom refuses it here too and the sender's ``refresh(stale=…)`` reads the new.
+        self._memo: tuple[str, datetime] | None = None
 
     def _fresh(self, row: AccessToken | None) -> str | None:
         # ``expires_at`` is stored as the use-until time (the real expiry less the margin).
         if row is not None and row.token and row.expires_at > utcnow():
+            self._memo = (row.token, row.expires_at)
             return row.token
         return None
 
     def get(self) -> str | None:
+        memo = self._memo
+        if memo is not None and memo[1] > utcnow():
+            return memo[0]
         with self.session_factory() as session:
             row = session.get(AccessToken, self.key)
             return self._fresh(row)
@@ -129,6 +137,7 @@ class DatabaseTokenCache:
             row.token = token
             row.expires_at = utcnow() + timedelta(seconds=usable_seconds(expires_in, self.margin))
             row.version = (row.version or 0) + 1
+            self._memo = (token, row.expires_at)
             log.info("access token %s refreshed (version %d)", self.key, row.version)
             return token
 
