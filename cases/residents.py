@@ -17,34 +17,57 @@ delivered by any route.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from store.models import GroupChat, Person, TicketEvent
+from store.prompts import PendingPrompt
 from vocab import UNREACHED, Enrolment, Role
+
+
+@dataclass(frozen=True)
+class Recognised:
+    """A message's sender, and whether the bot has a question of theirs on record (a rating
+    prompt or a "which ticket?"): only then is their message read as a possible answer."""
+
+    person: Person
+    prompts_on_record: bool
 
 
 def recognise(
     session: Session, userid: str, *, one_to_one_app: bool, group: GroupChat | None,
     now: datetime,
-) -> Person:
+) -> Recognised:
     """The person behind ``userid``, enrolled as a resident on first contact.
 
     ``one_to_one_app``: the message came through the self-built app (1:1); ``group``: the
     mapped group chat it was written in, if any.
     """
     grid_group = group if group is not None and group.grid_id is not None else None
-    # their grid in the same query: a report is placed in it (no second round trip)
-    person = session.scalar(
-        select(Person).options(joinedload(Person.grid)).where(Person.userid == userid))
-    if person is None:
+    # their grid and whether any prompt of theirs is on record, in the same query: a report is
+    # placed in the grid, and most senders have no prompt to look up (no more round trips)
+    prompted = exists().where(PendingPrompt.person_id == Person.id)
+    found = session.execute(
+        select(Person, prompted).options(joinedload(Person.grid)).where(Person.userid == userid)
+    ).first()
+    if found is None:
         person = _enrol(session, userid, one_to_one_app=one_to_one_app, group=grid_group, now=now)
+        on_record = False
+    else:
+        person, on_record = found
+    _note_route(person, one_to_one_app, grid_group)
+    return Recognised(person, prompts_on_record=bool(on_record))
+
+
+def _note_route(person: Person, one_to_one_app: bool, grid_group: GroupChat | None) -> None:
+    """What a resident's message proves about reaching them (staff are left as configured)."""
     if person.role != Role.RESIDENT:
-        return person
+        return
     if one_to_one_app and person.app_reachable is not True:
         person.app_reachable = True
     if grid_group is not None:
@@ -52,7 +75,6 @@ def recognise(
             person.seen_chat_id = grid_group.chat_id
         if person.grid_id is None:
             person.grid_id = grid_group.grid_id
-    return person
 
 
 def _enrol(

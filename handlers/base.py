@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -36,14 +37,18 @@ class Context:
     group: GroupChat | None
     services: Services
     now: datetime
+    # whether the bot has a question of the sender's on record (a rating prompt, "which
+    # ticket?"); False spares the conversation handler its look-up
+    prompts_on_record: bool = True
     messenger: Messenger = field(init=False)
     _replies: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self.messenger = Messenger(self.session, self.services.settings.aibot.name)
 
-    @property
+    @cached_property
     def text(self) -> str:
+        """The message's command text, normalised once (every handler's check reads it)."""
         return normalise(self.message.command_text)
 
     def reply(self, text: str, *, ticket_id: int | None = None, urgent: bool = False) -> None:

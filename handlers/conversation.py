@@ -86,7 +86,7 @@ def _reference(text: str, waiting: list[Ticket], *, bare: bool) -> tuple[Ticket 
 
 
 def _check(ctx: Context) -> Answer | None:
-    if ctx.message.kind != "text" or not ctx.text:
+    if ctx.message.kind != "text" or not ctx.text or not ctx.prompts_on_record:
         return None
     live = prompts.live_prompts(ctx.session, ctx.person.id, ctx.now)
     if not live:

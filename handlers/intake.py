@@ -229,16 +229,17 @@ class InboxProcessor:
         now = utcnow()
         group = group_for(session, message.chat_id)
         one_to_one_app = message.channel == "app" and not message.in_group
-        person = recognise(session, message.sender, one_to_one_app=one_to_one_app, group=group,
+        sender = recognise(session, message.sender, one_to_one_app=one_to_one_app, group=group,
                            now=now)
         ctx = Context(
             session=session,
             message=message,
             inbound=row,
-            person=person,
+            person=sender.person,
             group=group,
             services=self.services,
             now=now,
+            prompts_on_record=sender.prompts_on_record,
         )
         outcome = self.router.dispatch(ctx)
         routed.append(Routed(row, outcome, ctx.now))

@@ -1,6 +1,7 @@
 """What routing a batch of reports writes, statement by statement: each ticket is written once,
-already dispatched, with its two trail events in one statement; the reporter's grid comes with
-the reporter; the batch's done marks go out together. Each saved statement is a round trip the
+already dispatched, with its two trail events in one statement; the reporter's grid, and whether
+any question of theirs is on record, come with the reporter; the batch's done marks go out
+together. Each saved statement is a round trip the
 router no longer waits for (PostgreSQL: 10.2 → 6.4 statements a report, bench/routing.py)."""
 
 from __future__ import annotations
@@ -60,8 +61,10 @@ def test_a_batch_of_reports_writes_each_ticket_once_and_marks_the_batch_together
             select(TicketEvent).where(TicketEvent.ticket_id >= tickets[0].id)
             .order_by(TicketEvent.id))]
     assert trail == [(t.id, action) for t in tickets for action in ("create", "dispatch")]
-    # the reporter's grid is read with the reporter
+    # the reporter's grid is read with the reporter, and whether the bot asked them anything:
+    # no prompts to look up for residents without any
     assert counts["SELECT grids"] == 0
+    assert not [sql for _, sql in seen if sql.startswith("SELECT pending_prompts.")]
     # the done marks: one statement for the messages routed together
     marks = [sql for kind, sql in seen if kind == "UPDATE inbound_messages" and "outcome" in sql]
     assert len(marks) == -(-len(REPORTS) // bot.runtime.processor.batch_size)
