@@ -55,6 +55,7 @@ the next one (their grid group after an ``invaliduser``), or reports that nothin
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -97,9 +98,11 @@ DUPLICATE_CHECK_FIELDS = ("enable_duplicate_check", "duplicate_check_interval")
 
 
 def _signature(target: str, msgtype: str, payload: dict[str, Any] | None) -> str:
-    """What WeCom's duplicate check compares, bar the check's own fields."""
+    """What WeCom's duplicate check compares, bar the check's own fields, as a hash (the
+    row's ``content_key``)."""
     content = {k: v for k, v in (payload or {}).items() if k not in DUPLICATE_CHECK_FIELDS}
-    return json.dumps([target, msgtype, content], sort_keys=True, ensure_ascii=False)
+    text = json.dumps([target, msgtype, content], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
 def _transient(error: DBAPIError) -> bool:
@@ -430,20 +433,19 @@ class OutboxWorker:
                      and "enable_duplicate_check" not in (r.payload or {})]
         if not interval or not undecided:
             return {}
-        keys = sorted({outbox_recipient_key(r.channel, r.target) or "" for r in undecided})
+        signatures = sorted({_signature(r.target, r.msgtype, r.payload) for r in undecided})
         since = now - timedelta(seconds=interval)
         recent: dict[str, set[int]] = defaultdict(set)
-        for chunk in _chunks(keys):
+        for chunk in _chunks(signatures):  # only the messages with the same content
             rows = session.execute(
-                select(OutboxMessage.id, OutboxMessage.target, OutboxMessage.msgtype,
-                       OutboxMessage.payload).where(
-                    OutboxMessage.recipient_key.in_(chunk),
+                select(OutboxMessage.id, OutboxMessage.content_key).where(
+                    OutboxMessage.content_key.in_(chunk),
                     OutboxMessage.channel == "app",
                     OutboxMessage.last_attempt_at >= since,
                 )
             )
-            for row_id, target, msgtype, payload in rows:
-                recent[_signature(target, msgtype, payload)].add(row_id)
+            for row_id, signature in rows:
+                recent[signature].add(row_id)
         return recent
 
     def _duplicate_check(self, row: OutboxMessage, recent: dict[str, set[int]]) -> None:
@@ -453,7 +455,8 @@ class OutboxWorker:
         payload = dict(row.payload or {})
         if not interval or "enable_duplicate_check" in payload:
             return
-        twins = recent.setdefault(_signature(row.target, row.msgtype, payload), set())
+        row.content_key = _signature(row.target, row.msgtype, payload)
+        twins = recent.setdefault(row.content_key, set())
         if twins - {row.id}:
             # the same content went to them lately: WeCom could take this one for a repeat
             payload["enable_duplicate_check"] = 0

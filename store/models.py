@@ -342,6 +342,8 @@ POST to an API client's webhook URL, ``target`` its id). ``payload`` is the WeCo
         Index("ix_outbox_status_next", "status", "next_attempt_at"),
         # Rate windows: attempts per recipient (member, robot, chat) in the last minute/hour.
         Index("ix_outbox_recipient_attempt", "recipient_key", "last_attempt_at"),
+        # WeCom's duplicate check: earlier app messages of the same content to the same people
+        Index("ix_outbox_content_key", "content_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -372,6 +374,9 @@ POST to an API client's webhook URL, ``target`` its id). ``payload`` is the WeCo
         String(160), default=lambda ctx: _recipient_default(ctx)
     )
     last_attempt_at: Mapped[datetime | None]
+    # An app message's content and recipients as WeCom's duplicate check compares them (a hash,
+    # set at its first claim, schedules.delivery): the earlier ones with the same are looked up
+    content_key: Mapped[str | None] = mapped_column(String(40))
 
 
 def outbox_recipient_key(channel: str | None, target: str | None) -> str | None:
