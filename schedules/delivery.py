@@ -40,8 +40,9 @@ What stays at-least-once: group robots (``webhook``), ``appchat``, ``response_ur
 updates have no such check, and an app message re-sent after its interval. Their window is one
 HTTP round trip plus the outcome's UPDATE (and its retries): they are recorded one by one. A
 worker asked to stop (``stopping``: SIGTERM, a scheduler stepping down) stops between rows,
-records what it sent and gives the rest back, so a restart does not open that window. Everything else is exactly-once: a row is sent only by the
-worker holding its lease, and marked sent only while that lease holds.
+records what it sent and gives the rest back, so a restart does not open that window.
+Everything else is exactly-once: a row is sent only by the worker holding its lease, and marked
+sent only while that lease holds.
 
 Failures: retryable ones (45009/45033, -1, HTTP 5xx, timeouts) back off exponentially with
 jitter; a WeCom outage (HTTP 5xx, timeouts, -1) also ends the batch, releasing the rest untouched.
@@ -151,9 +152,9 @@ class _Windows:
     """Attempt times per recipient in the last hour, charged as rows are claimed.
 
     Each recipient's times are kept sorted (loaded, sorted once, each charge inserted in order),
-    so a candidate's check is a binary search, not a sort of the
-    recipient's hour: a grid worker sent a thousand cards in the hour made every claim sort them
-    again for each of its up to 800 candidates.
+    so a candidate's check is a binary search, not a sort of the recipient's hour (a grid
+    worker sent a thousand cards in the hour made every claim sort them again for each of its
+    up to 800 candidates).
     """
 
     def __init__(self, settings: WeComSettings, margin: float) -> None:
@@ -308,7 +309,8 @@ class OutboxWorker:
                 self._release(claimed[index + 1 :])
                 self.last_claimed = 0
                 break
-        # an error on the way leaves them to the lease: sent again, WeCom drops the repeats
+        # the round's last group (an error on the way instead leaves it to the lease: sent
+        # again, and WeCom drops the repeats)
         delivered += self._record_through_blips(waiting)
         return delivered
 
@@ -433,7 +435,9 @@ class OutboxWorker:
                      and "enable_duplicate_check" not in (r.payload or {})]
         if not interval or not undecided:
             return {}
-        signatures = sorted({_signature(r.target, r.msgtype, r.payload) for r in undecided})
+        for r in undecided:  # computed once: ``_duplicate_check`` reads it from the row
+            r.content_key = _signature(r.target, r.msgtype, r.payload)
+        signatures = sorted({r.content_key for r in undecided if r.content_key})
         since = now - timedelta(seconds=interval)
         recent: dict[str, set[int]] = defaultdict(set)
         for chunk in _chunks(signatures):  # only the messages with the same content
@@ -455,7 +459,7 @@ class OutboxWorker:
         payload = dict(row.payload or {})
         if not interval or "enable_duplicate_check" in payload:
             return
-        row.content_key = _signature(row.target, row.msgtype, payload)
+        row.content_key = row.content_key or _signature(row.target, row.msgtype, payload)
         twins = recent.setdefault(row.content_key, set())
         if twins - {row.id}:
             # the same content went to them lately: WeCom could take this one for a repeat
