@@ -107,7 +107,10 @@ def main() -> int:
             print(f"{n:5d} {routed:9d} {routed / wall:6.1f} {1000 * cpu / routed:11.2f} "
                   f"{(statements[0] - sql0) / routed:8.1f}", flush=True)
         if profiler:
-            pstats.Stats(profiler).sort_stats(os.environ.get("ROUTING_SORT", "cumulative")).print_stats(args.profile)
+            stats = pstats.Stats(profiler).sort_stats(os.environ.get("ROUTING_SORT", "cumulative"))
+            stats.print_stats(args.profile)
+            if os.environ.get("ROUTING_CALLERS"):  # who calls the functions matching it
+                stats.print_callers(os.environ["ROUTING_CALLERS"])
         runtime.close()
         engine.dispose()
     finally:

@@ -16,7 +16,17 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, exists, literal_column, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    and_,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from store.clock import utcnow
@@ -56,7 +66,7 @@ def record_many(engine: Engine, rows: Sequence[dict[str, Any]]) -> list[int | No
 def claim(
     session_factory: sessionmaker[Session], worker: str, limit: int, lease: timedelta
 ) -> list[int]:
-    """Lease up to ``limit`` received rows (oldest first) to ``worker``; their ids.
+    """Lease up to ``limit`` received rows (oldest first) to ``worker``; their ids, in order.
 
     A row is claimable when it is due (no back-off running), its lease is free, it is the oldest
     due message of its sender and no other message of its sender is in flight. So each sender's
@@ -64,46 +74,54 @@ def claim(
     that reads a sender's oldest row as taken (``SKIP LOCKED``) finds the next one still behind
     it, since the oldest stays ``received`` until it is done. A message waiting for a retry
     steps aside: the sender's later messages go on without it.
+
+    One statement: ``UPDATE … WHERE id IN (the claimable, oldest first) RETURNING id``.
     """
     now = utcnow()
-    until = now + lease
     me, other = InboundMessage, aliased(InboundMessage)
     received = literal_column("'received'")  # a literal: the partial index's own predicate
-    due = or_(me.next_attempt_at.is_(None), me.next_attempt_at <= now)
-    held_back = exists().where(
-        other.sender == me.sender,
-        other.status == received,
-        other.id != me.id,
-        or_(
-            and_(other.id < me.id,
-                 or_(other.next_attempt_at.is_(None), other.next_attempt_at <= now)),
-            other.locked_until >= now,
-        ),
-    )
-    claimable = and_(
-        me.status == received,
-        or_(me.locked_until.is_(None), me.locked_until < now),
-        due,
-        ~held_back,
-    )
     with session_factory() as session, session.begin():
-        candidates = select(me.id).where(claimable).order_by(me.id).limit(limit)
-        if session.get_bind().dialect.name == "postgresql":
+        dialect = session.get_bind().dialect.name
+        other_received: ColumnElement[bool] = other.status == received
+        if dialect == "sqlite":
+            # Without statistics SQLite's planner rated the status index as good as the
+            # sender's and, by a coin toss, probed each candidate's sender through it: every
+            # received row read once per candidate (70 ms a claim with 5,000 waiting, in the
+            # writer's turn). likelihood() tells it the term is nearly always true, so the
+            # per-sender index (partial: received rows only) is the one probed (0.3 ms).
+            other_received = func.likelihood(other_received, literal_column("0.9"))
+        held_back = exists().where(
+            other.sender == me.sender,
+            other_received,
+            other.id != me.id,
+            or_(
+                and_(other.id < me.id,
+                     or_(other.next_attempt_at.is_(None), other.next_attempt_at <= now)),
+                other.locked_until >= now,
+            ),
+        )
+        candidates = (
+            select(me.id)
+            .where(
+                me.status == received,
+                or_(me.locked_until.is_(None), me.locked_until < now),
+                or_(me.next_attempt_at.is_(None), me.next_attempt_at <= now),
+                ~held_back,
+            )
+            .order_by(me.id)
+            .limit(limit)
+        )
+        if dialect == "postgresql":
             candidates = candidates.with_for_update(skip_locked=True)
-        session.execute(
+        claimed = session.scalars(
             update(InboundMessage)
             .where(InboundMessage.id.in_(candidates.scalar_subquery()))
-            .values(locked_by=worker, locked_until=until, attempts=InboundMessage.attempts + 1)
+            .values(locked_by=worker, locked_until=now + lease,
+                    attempts=InboundMessage.attempts + 1)
+            .returning(InboundMessage.id)
             .execution_options(synchronize_session=False)
         )
-        return list(
-            session.scalars(
-                select(InboundMessage.id)
-                .where(InboundMessage.locked_by == worker, InboundMessage.locked_until == until,
-                       InboundMessage.status == "received")
-                .order_by(InboundMessage.id)
-            )
-        )
+        return sorted(claimed)
 
 
 def take(session: Session, message_id: int, worker: str) -> InboundMessage | None:

@@ -135,3 +135,34 @@ def test_two_processors_route_a_backlog_in_parallel_each_sender_in_order(
     assert workers == {"p1", "p2"}  # both routed
     with session_factory() as session:
         assert inbox.pending_count(session) == 0
+
+
+def test_a_claim_probes_each_candidates_sender_through_the_per_sender_index(engine,
+                                                                          session_factory):
+    """With thousands waiting, a claim reads a few rows per candidate: on SQLite the check for
+    an older message of the sender goes through the partial (sender, id) index of received
+    rows, not the status index (which would read every received row once per candidate)."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's planner (PostgreSQL plans from its statistics)")
+    from sqlalchemy import event
+
+    record(engine, [(f"res{n % 300}", str(n)) for n in range(1200)])
+    statements: list[tuple[str, object]] = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        if statement.startswith("UPDATE inbound_messages"):
+            statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        claimed = inbox.claim(session_factory, "w1", 50, LEASE)
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    assert len(claimed) == 50 and claimed == sorted(claimed)
+    (statement, parameters), = statements
+    with engine.connect() as connection:
+        plan = [row[3] for row in connection.exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {statement}", parameters)]
+    correlated = plan[plan.index(next(p for p in plan if "CORRELATED" in p)) + 1:]
+    assert any("ix_inbound_received_sender" in step for step in correlated), plan
+    assert not any("ix_inbound_status_id" in step for step in correlated), plan
