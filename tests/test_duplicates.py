@@ -221,3 +221,40 @@ def test_a_ticket_placed_in_another_grid_is_found_there_and_no_longer_here(bot):
         _, here, there = bot.tickets()
         assert here.duplicate_of_id is None and here.status == "dispatched"
         assert (there.status, there.duplicate_of_id) == ("merged", first.id)
+
+
+def test_on_postgresql_every_search_is_one_short_statement_whatever_the_report(
+        session_factory) -> None:
+    """The grams and the area go as one array parameter each: the statement's text is the same
+    for a short and a long report and stays under psycopg's 4 kB statement cache (a member per
+    gram with the area spelled out in each made it re-parse a long statement every report)."""
+    from sqlalchemy import event
+
+    from cases.duplicate_index import candidates
+    from store.roster import load_index
+
+    with session_factory() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("PostgreSQL's form of the search (set DATABASE_URL)")
+        roster = load_index(session)
+        grid = session.scalar(select(Grid).where(Grid.code == "640323001001001"))
+        area = roster.subtree(roster.enclosing(grid.id, "grid"))
+        searches: list[str] = []
+
+        def capture(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+            if "ticket_match_keys" in statement:
+                searches.append(statement)
+
+        engine = session.get_bind()
+        event.listen(engine, "before_cursor_execute", capture)
+        try:
+            since = datetime(2026, 11, 20, tzinfo=UTC)
+            for text in ("楼道漏水", "东顺苑12栋3单元楼道堆满杂物好几天了，堵住了消防通道，"
+                                    "晚上下楼很危险，麻烦网格员尽快来看看处理一下"):
+                candidates(session, area, "安全隐患", text, since)
+        finally:
+            event.remove(engine, "before_cursor_execute", capture)
+    assert len(prefix(bigrams("楼道漏水"))) < 10 < len(prefix(bigrams(
+        "东顺苑12栋3单元楼道堆满杂物好几天了，堵住了消防通道，晚上下楼很危险，麻烦网格员尽快来看看处理一下")))
+    short, long = searches
+    assert short == long and len(short.encode()) < 4096
