@@ -84,7 +84,7 @@ def main() -> int:
         def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
             statements[0] += 1
             if os.environ.get("ROUTING_SQL") and statements[0] < 200:
-                print(" ".join(statement.split())[:160])
+                print(" ".join(statement.split())[:int(os.environ.get("ROUTING_SQL_WIDTH", "160"))])
 
         profiler = cProfile.Profile() if args.profile else None
         print(f"routing alone, {'PostgreSQL' if 'postgresql' in database_url else 'SQLite'}: "

@@ -169,10 +169,29 @@ def memberships_of(session: Session, person: Person) -> list[tuple[str, str]]:
 
 
 def people_by_ids(session: Session, ids: Iterable[int]) -> list[Person]:
-    wanted = list(ids)
+    """The people of ``ids`` that exist, in the order asked.
+
+    Those read before in the session are not read again: routing a batch of reports in one
+    session dispatches most of them to the same few grid workers (a query per batch, not per
+    report). The session's identity map holds its objects weakly, so the people read here are
+    also kept in ``session.info``, for the current transaction only.
+    """
+    wanted = list(dict.fromkeys(ids))
     if not wanted:
         return []
-    return list(session.scalars(select(Person).where(Person.id.in_(wanted))))
+    transaction = session.get_transaction()
+    read = session.info.get(_PEOPLE_READ)
+    if read is None or read[0] is not transaction:
+        read = session.info[_PEOPLE_READ] = (transaction, {})
+    held: dict[int, Person] = read[1]
+    missing = [person_id for person_id in wanted if person_id not in held]
+    if missing:
+        held.update((p.id, p) for p in session.scalars(select(Person).where(
+            Person.id.in_(missing))))
+    return [held[person_id] for person_id in wanted if person_id in held]
+
+
+_PEOPLE_READ = "people_by_ids"
 
 
 def people_with_role(session: Session, role: str) -> list[Person]:
