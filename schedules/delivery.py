@@ -72,7 +72,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import case, func, or_, select, text, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -149,16 +149,21 @@ class Claimed:
 
 
 class _Windows:
-    """Attempt times per recipient in the last hour, charged as rows are claimed.
+    """Attempts per recipient in the last minute and hour, charged as rows are claimed.
 
-    Each recipient's times are kept sorted (loaded, sorted once, each charge inserted in order),
-    so a candidate's check is a binary search, not a sort of the recipient's hour (a grid
-    worker sent a thousand cards in the hour made every claim sort them again for each of its
-    up to 800 candidates).
+    Counted in SQL, not read: a recipient's attempts in each window are counted by the
+    database (``counted``), and their times are read only for a recipient the claim could take
+    to a cap — the newest ``cap`` of them, enough to tell when the window frees up. A grid
+    worker sent thousands of cards an hour (WeCom's caps lifted, or a big department) had made
+    every claim read all their times, a cost that grew with every card of the hour.
+
+    ``times`` holds, sorted, every attempt of a recipient that is not in ``counted``: those read
+    (a recipient near a cap; broadcasts), and those charged by this claim.
     """
 
     def __init__(self, settings: WeComSettings, margin: float) -> None:
         self.times: dict[str, list[datetime]] = defaultdict(list)
+        self.counted: dict[tuple[str, timedelta], int] = {}
         self.minute = timedelta(seconds=60 + margin)
         self.hour = timedelta(seconds=3600 + margin)
         self.settings = settings
@@ -176,25 +181,26 @@ class _Windows:
             return [(f"webhook:{row.target}", self.minute, s.robot_per_minute)]
         return []
 
+    def inside(self, key: str, window: timedelta, now: datetime) -> int:
+        """Attempts of ``key`` within ``window`` before ``now``."""
+        times = self.times.get(key, ())
+        return (len(times) - bisect_right(times, now - window)
+                + self.counted.get((key, window), 0))
+
     def wait_until(
         self, limits: Iterable[tuple[str, timedelta, int]], now: datetime
     ) -> datetime | None:
         """When every window has room for one more, or None if they all have room now."""
         latest: datetime | None = None
         for key, window, cap in limits:
-            times = self.times.get(key)
-            if not times:
+            if self.inside(key, window, now) < cap:
                 continue
-            start = bisect_right(times, now - window)  # the first time inside the window
-            if len(times) - start >= cap:
-                free_at = times[len(times) - cap] + window
-                latest = free_at if latest is None or free_at > latest else latest
+            times = self.times.get(key, ())
+            # the cap-th newest attempt leaves the window then (a recipient at a cap has its
+            # newest times read; should they not be, it waits the whole window)
+            free_at = times[len(times) - cap] + window if len(times) >= cap else now + window
+            latest = free_at if latest is None or free_at > latest else latest
         return latest
-
-    def sort(self) -> None:
-        """Order the loaded times (once, before the first check)."""
-        for times in self.times.values():
-            times.sort()
 
     def charge(self, limits: Iterable[tuple[str, timedelta, int]], now: datetime) -> None:
         for key in {key for key, _, _ in limits}:
@@ -206,6 +212,12 @@ def _repeat_dropped(row: Claimed, result: DeliveryResult) -> bool:
     (its outcome not recorded yet), WeCom drops the repeat, so its record may wait a little."""
     return (result.ok and row.channel == "app"
             and row.payload.get("enable_duplicate_check") == 1)
+
+
+def _insort_all(times: list[datetime], more: Iterable[datetime]) -> None:
+    """Add ``more`` to the sorted ``times``, keeping them sorted."""
+    times.extend(more)
+    times.sort()
 
 
 def _chunks(items: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
@@ -391,26 +403,21 @@ class OutboxWorker:
         self, session: Session, candidates: list[OutboxMessage], now: datetime
     ) -> _Windows:
         windows = _Windows(self.settings, self.policy.window_margin)
+        caps: dict[tuple[str, timedelta], int] = {}
+        demand: dict[str, int] = defaultdict(int)  # candidates per key: the most it is charged
         members: set[str] = set()
-        keys: set[str] = set()
         for row in candidates:
-            for key, _, _ in windows.limits(row):
-                keys.add(key)
+            limits = windows.limits(row)
+            for key, window, cap in limits:
+                caps[(key, window)] = cap
                 if key.startswith("app:"):
                     members.add(key[4:])
-        if not keys:
+            for key in {key for key, _, _ in limits}:
+                demand[key] += 1
+        if not caps:
             return windows
         since = now - windows.hour
-        for chunk in _chunks(sorted(keys)):
-            rows = session.execute(
-                select(OutboxMessage.recipient_key, OutboxMessage.last_attempt_at).where(
-                    OutboxMessage.recipient_key.in_(chunk),
-                    OutboxMessage.last_attempt_at >= since,
-                )
-            )
-            for key, at in rows:
-                windows.times[key].append(at)
-        if members:  # broadcasts: one row, many members
+        if members:  # broadcasts: one row, many members (a township's notices: few rows)
             rows = session.execute(
                 select(OutboxMessage.target, OutboxMessage.last_attempt_at).where(
                     OutboxMessage.recipient_key == "app*",
@@ -420,7 +427,34 @@ class OutboxWorker:
             for target, at in rows:
                 for user in {u for u in target.split("|") if u} & members:
                     windows.times[f"app:{user}"].append(at)
-        windows.sort()
+            for times in windows.times.values():
+                times.sort()
+        in_minute = OutboxMessage.last_attempt_at >= now - windows.minute
+        for chunk in _chunks(sorted(demand)):
+            rows = session.execute(
+                select(OutboxMessage.recipient_key, func.count(),
+                       func.coalesce(func.sum(case((in_minute, 1), else_=0)), 0))
+                .where(OutboxMessage.recipient_key.in_(chunk),
+                       OutboxMessage.last_attempt_at >= since)
+                .group_by(OutboxMessage.recipient_key)
+            )
+            for key, in_hour, minute_count in rows:
+                windows.counted[(key, windows.hour)] = in_hour
+                windows.counted[(key, windows.minute)] = minute_count
+        near: dict[str, int] = {}  # a recipient this claim could take to a cap: that cap
+        for (key, window), cap in caps.items():
+            if windows.inside(key, window, now) + demand[key] >= cap:
+                near[key] = max(cap, near.get(key, 0))
+        for key, newest in sorted(near.items()):  # its newest attempts, as many as the cap
+            read = session.scalars(
+                select(OutboxMessage.last_attempt_at)
+                .where(OutboxMessage.recipient_key == key, OutboxMessage.last_attempt_at >= since)
+                .order_by(OutboxMessage.last_attempt_at.desc())
+                .limit(newest)
+            )
+            _insort_all(windows.times[key], read)
+            windows.counted.pop((key, windows.hour), None)
+            windows.counted.pop((key, windows.minute), None)
         return windows
 
     # -- WeCom's duplicate check -------------------------------------------------------------

@@ -291,3 +291,39 @@ def test_run_forever_wakes_on_demand(outbox_db, sim, wecom_settings):
         wake.set()
         thread.join(10)
     assert not thread.is_alive()
+
+
+def test_a_claim_counts_a_busy_recipients_hour_instead_of_reading_it(outbox_db, sim,
+                                                                     wecom_settings):
+    """A grid worker far below the caps with 600 attempts in the hour: the claim counts them in
+    SQL (a row per recipient), it does not read 600 times; the cards still go, and a recipient
+    at its minute cap still waits."""
+    from sqlalchemy import update
+
+    state, _ = sim
+    settings = replace(wecom_settings, member_per_minute=30, member_per_hour=1000)
+    old = add_rows(outbox_db.factory, 600, target="zhangsan", prefix="earlier")
+    add_rows(outbox_db.factory, 29, target="lisi", prefix="lisi-earlier")
+    now = utcnow()
+    with outbox_db.factory() as session, session.begin():
+        for n, row_id in enumerate(old):  # spread over the last 50 minutes, none in the minute
+            session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(
+                status="sent", last_attempt_at=now - timedelta(seconds=70 + 4 * n)))
+        session.execute(update(OutboxMessage).where(OutboxMessage.target == "lisi").values(
+            status="sent", last_attempt_at=now - timedelta(seconds=20)))  # 29 in the minute
+    add_rows(outbox_db.factory, 5, target="zhangsan", prefix="new")
+    add_rows(outbox_db.factory, 3, target="lisi", prefix="lisi-new")
+    w = worker(outbox_db, settings)
+    with outbox_db.factory() as session:
+        candidates = list(session.scalars(select(OutboxMessage).where(
+            OutboxMessage.status == "pending").order_by(OutboxMessage.id)))
+        windows = w._load_windows(session, candidates, utcnow())
+    assert windows.inside("app:zhangsan", windows.hour, utcnow()) == 600
+    assert windows.times.get("app:zhangsan", []) == []  # counted, not read
+    assert len(windows.times["app:lisi"]) == 29  # near its minute cap: its times were read
+    assert windows.wait_until(windows.limits(candidates[-1]), utcnow()) is None  # 30th fits
+    w.run_once(20)
+    assert len(state.messages_for("zhangsan")) == 5
+    assert len(state.messages_for("lisi")) == 1  # the 30th of the minute; two wait
+    waiting = [r for r in outbox_db.rows() if r.target == "lisi" and r.status == "pending"]
+    assert len(waiting) == 2 and all(r.next_attempt_at > utcnow() for r in waiting)
