@@ -141,13 +141,19 @@ def _newest_keys(gram: ColumnElement[str], in_area: ColumnElement[bool]) -> Sele
 
 @lru_cache(maxsize=4)
 def _search_postgresql(limit: int) -> Select[tuple[int, str]]:
-    """One statement for every prefix: the grams as one array, a LATERAL per gram (prepared by
-    psycopg after its fifth use, so the server plans it once)."""
+    """One statement for every prefix: the grams and the area as one array each, a LATERAL per
+    gram and grid (prepared by psycopg after its fifth use, so the server plans it once)."""
     area = bindparam("area", type_=ARRAY(Integer))
     grams = (func.unnest(bindparam("grams", type_=ARRAY(String))).table_valued("gram")
              .render_derived(name="grams"))
-    newest = _newest_keys(grams.c.gram, TicketMatchKey.grid_id == any_(area)).lateral("newest")
-    hits = select(newest.c.ticket_id).select_from(grams).join(newest, true()).subquery()
+    grids = func.unnest(area).table_valued("grid").render_derived(name="grids")
+    # a LATERAL per (gram, grid): all of the lookup index's columns bound, so each is a range
+    # of it read newest first and stopped at PER_KEY (with the grid an ``= ANY`` filter, every
+    # key of a common gram in the 48 hours was read and sorted: a cost that grew with a flood)
+    newest = (_newest_keys(grams.c.gram, TicketMatchKey.grid_id == grids.c.grid)
+              .lateral("newest"))
+    hits = (select(newest.c.ticket_id).select_from(grams).join(grids, true())
+            .join(newest, true()).subquery())
     return _best_tickets(hits, limit, lambda grid: grid == any_(area), lateral=True)
 
 
