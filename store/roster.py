@@ -181,8 +181,12 @@ def people_by_ids(session: Session, ids: Iterable[int]) -> list[Person]:
         return []
     transaction = session.get_transaction()
     read = session.info.get(_PEOPLE_READ)
+    if transaction is None:  # none begun yet: this read begins one, kept for it alone
+        read = None
     if read is None or read[0] is not transaction:
-        read = session.info[_PEOPLE_READ] = (transaction, {})
+        read = (transaction, {})
+        if transaction is not None:
+            session.info[_PEOPLE_READ] = read
     held: dict[int, Person] = read[1]
     missing = [person_id for person_id in wanted if person_id not in held]
     if missing:
