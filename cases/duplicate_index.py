@@ -99,14 +99,13 @@ def candidates(
     if not keys or not area:
         return []
     smallest, largest = size_range(len(grams))
-    params: dict[str, object] = dict(category=category, since=since, smallest=smallest,
-                                     largest=largest)
+    params: dict[str, object] = dict(category=category, area=sorted(area), since=since,
+                                     smallest=smallest, largest=largest)
     if session.get_bind().dialect.name == "postgresql":
-        params.update(grams=list(keys), area=sorted(area))
+        params.update(grams=list(keys))
         statement = _search_postgresql(limit)
     else:
         params.update({f"gram{i}": key for i, key in enumerate(keys)})
-        params.update(area=sorted(area))
         statement = _search_sqlite(len(keys), limit)
     rows = session.execute(statement, params)
     return [(ticket_id, body) for ticket_id, body in rows]
@@ -182,9 +181,9 @@ def _best_tickets(
 
     ``in_area``: the area's test of a grid id column. ``lateral`` (PostgreSQL): each of those
     tickets looked up by its primary key in a LATERAL subquery, an order of joins the planner
-    cannot turn round. Joined plainly, with statistics
-    gone stale in a flood (the tables grow faster than autovacuum analyses them), it scanned
-    every open ticket of the area and compared each with the 20 ids: 15 ms for 2,669 of them.
+    cannot turn round. Joined plainly, with statistics gone stale in a flood (the tables grow
+    faster than autovacuum analyses them), it scanned every open ticket of the area and compared
+    each with the 20 ids: 15 ms for 2,669 of them.
     """
     # The counting touches only the bounded hits; tickets are joined after it, by primary key
     # (joined inside it, a planner misled by stale statistics ran the per-bigram scans once per

@@ -214,12 +214,6 @@ def _repeat_dropped(row: Claimed, result: DeliveryResult) -> bool:
             and row.payload.get("enable_duplicate_check") == 1)
 
 
-def _insort_all(times: list[datetime], more: Iterable[datetime]) -> None:
-    """Add ``more`` to the sorted ``times``, keeping them sorted."""
-    times.extend(more)
-    times.sort()
-
-
 def _chunks(items: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -452,7 +446,8 @@ class OutboxWorker:
                 .order_by(OutboxMessage.last_attempt_at.desc())
                 .limit(newest)
             )
-            _insort_all(windows.times[key], read)
+            windows.times[key].extend(read)
+            windows.times[key].sort()
             windows.counted.pop((key, windows.hour), None)
             windows.counted.pop((key, windows.minute), None)
         return windows
