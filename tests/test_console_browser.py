@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
+from playwright.sync_api import expect
 
 from tests.console_helpers import REPORTS, console_app, console_settings
 from tests.harness import Harness
@@ -103,23 +104,32 @@ def test_sign_in_and_the_dashboard(page, site) -> None:  # type: ignore[no-untyp
 
 
 def test_list_filters(page, site) -> None:  # type: ignore[no-untyped-def]
+    # A click that submits a form starts a navigation and returns at once; expect() retries until
+    # the new page shows what is asked (a bare count() could read the old page, or an empty one).
     tickets = site.tickets()
+    rows = page.locator("tr[data-ticket]")
     sign_in(page, site, "zhaolei")
     page.click("nav >> text=工单")
-    assert page.locator("tr[data-ticket]").count() == 3
+    expect(rows).to_have_count(3)
     page.select_option("select[name=grid]", "640323001002")
     page.click("form.filters button[type=submit]")
-    assert page.locator("tr[data-ticket]").count() == 1
-    assert page.locator("tr[data-ticket]").get_attribute("data-ticket") == str(tickets[1].id)
+    page.wait_for_url(re.compile(r".*grid=640323001002.*"))
+    expect(rows).to_have_count(1)
+    expect(rows).to_have_attribute("data-ticket", str(tickets[1].id))
     page.click("text=清除")
+    expect(rows).to_have_count(3)
     page.check("input[name=urgent]")
     page.click("form.filters button[type=submit]")
-    assert page.locator("tr[data-ticket]").get_attribute("data-ticket") == str(tickets[2].id)
+    page.wait_for_url(re.compile(r".*urgent=.*"))
+    expect(rows).to_have_count(1)
+    expect(rows).to_have_attribute("data-ticket", str(tickets[2].id))
     page.click("text=清除")
+    expect(rows).to_have_count(3)
     page.fill("input[name=q]", "下水道")
     page.click("form.filters button[type=submit]")
-    assert page.locator("tr[data-ticket]").count() == 1
-    assert "共 1 件" in page.locator("#page-info").inner_text()
+    page.wait_for_url(re.compile(r".*q=%E4%B8%8B.*"))
+    expect(rows).to_have_count(1)
+    expect(page.locator("#page-info")).to_contain_text("共 1 件")
     shot(page, "04-tickets-filtered")
 
 
@@ -132,14 +142,14 @@ def test_ticket_actions(page, site) -> None:  # type: ignore[no-untyped-def]
     shot(page, "05-ticket")
     page.fill("#form-escalate input[name=reason]", "涉及主管网，需社区协调")
     page.click("#form-escalate button")
-    assert "已上报" in page.locator(".flash").inner_text()
-    assert page.locator("#handler").inner_text() == "王红"
+    expect(page.locator(".flash")).to_contain_text("已上报")
+    expect(page.locator("#handler")).to_have_text("王红")
     assert "经控制台" in page.locator("#trail").inner_text()
     shot(page, "06-ticket-escalated")
     page.goto(f"{site.console_url}/console/tickets/{second.id}")
     page.fill("#form-close input[name=reason]", "居民已自行解决")
     page.click("#form-close button")
-    assert page.locator("#status").inner_text() == "已撤销"
+    expect(page.locator("#status")).to_have_text("已撤销")
     site.deliver()
     assert any("涉及主管网" in text for text in site.received("wanghong"))
     assert any("居民已自行解决" in text for text in site.reached("wangwu"))
@@ -155,15 +165,16 @@ def test_a_notice_with_its_preview_status_and_cancel(page, site) -> None:  # typ
     page.check("input[name=kind][value=none]")
     page.fill("input[name=deadline]", "2099-12-31")
     page.click("button[value=preview]")
+    expect(page.locator("#preview")).to_contain_text("发布预览")
     preview = page.locator("#preview").inner_text()
     assert "发布预览" in preview and "提醒计划" in preview and "截止前 3 个工作日" in preview
     shot(page, "07-notice-preview")
     page.click("button[value=create]")
-    assert "已发布" in page.locator(".flash").inner_text()
-    assert page.locator("#notice-status").inner_text() == "进行中"
+    expect(page.locator(".flash")).to_contain_text("已发布")
+    expect(page.locator("#notice-status")).to_have_text("进行中")
     shot(page, "08-notice-status")
     page.click("#form-cancel button")
-    assert page.locator("#notice-status").inner_text() == "已取消"
+    expect(page.locator("#notice-status")).to_have_text("已取消")
 
 
 def test_downloads_open_as_spreadsheets(page, site, tmp_path) -> None:  # type: ignore[no-untyped-def]
