@@ -25,6 +25,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import Session, aliased, sessionmaker
@@ -63,6 +64,15 @@ def record_many(engine: Engine, rows: Sequence[dict[str, Any]]) -> list[int | No
     return results
 
 
+#: For the claim's transaction on PostgreSQL: walk the (status, id) index oldest first and stop
+#: at the limit. In a flood the statistics go stale (the table grows faster than autovacuum
+#: analyses it): estimating a few dozen waiting rows, the planner read every waiting row through
+#: a bitmap, checked each one's sender and sorted them all — 56–72 ms a claim with 12,000
+#: waiting; walked in order, 1–2 ms.
+_ORDERED_SCAN = text("SELECT set_config('enable_sort', 'off', true), "
+                     "set_config('enable_bitmapscan', 'off', true)")
+
+
 def claim(
     session_factory: sessionmaker[Session], worker: str, limit: int, lease: timedelta
 ) -> list[int]:
@@ -75,7 +85,8 @@ def claim(
     it, since the oldest stays ``received`` until it is done. A message waiting for a retry
     steps aside: the sender's later messages go on without it.
 
-    One statement: ``UPDATE … WHERE id IN (the claimable, oldest first) RETURNING id``.
+    One statement: ``UPDATE … WHERE id IN (the claimable, oldest first) RETURNING id`` (on
+    PostgreSQL after one that sets how its transaction plans it, ``_ORDERED_SCAN``).
     """
     now = utcnow()
     me, other = InboundMessage, aliased(InboundMessage)
@@ -113,6 +124,7 @@ def claim(
         )
         if dialect == "postgresql":
             candidates = candidates.with_for_update(skip_locked=True)
+            session.execute(_ORDERED_SCAN)
         claimed = session.scalars(
             update(InboundMessage)
             .where(InboundMessage.id.in_(candidates.scalar_subquery()))
