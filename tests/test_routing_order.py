@@ -137,6 +137,22 @@ def test_two_processors_route_a_backlog_in_parallel_each_sender_in_order(
         assert inbox.pending_count(session) == 0
 
 
+def claim_capturing_sql(engine, session_factory) -> tuple[list[int], list[tuple[str, object]]]:
+    """A claim of 50, and the (statement, parameters) it sent, in order."""
+    from sqlalchemy import event
+
+    statements: list[tuple[str, object]] = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        return inbox.claim(session_factory, "w1", 50, LEASE), statements
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+
+
 def test_a_claim_probes_each_candidates_sender_through_the_per_sender_index(engine,
                                                                           session_factory):
     """With thousands waiting, a claim reads a few rows per candidate: on SQLite the check for
@@ -144,22 +160,11 @@ def test_a_claim_probes_each_candidates_sender_through_the_per_sender_index(engi
     rows, not the status index (which would read every received row once per candidate)."""
     if engine.dialect.name != "sqlite":
         pytest.skip("SQLite's planner (PostgreSQL plans from its statistics)")
-    from sqlalchemy import event
-
     record(engine, [(f"res{n % 300}", str(n)) for n in range(1200)])
-    statements: list[tuple[str, object]] = []
-
-    def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:
-        if statement.startswith("UPDATE inbound_messages"):
-            statements.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
-        claimed = inbox.claim(session_factory, "w1", 50, LEASE)
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
+    claimed, statements = claim_capturing_sql(engine, session_factory)
     assert len(claimed) == 50 and claimed == sorted(claimed)
-    (statement, parameters), = statements
+    (statement, parameters), = [(s, p) for s, p in statements
+                                if s.startswith("UPDATE inbound_messages")]
     with engine.connect() as connection:
         plan = [row[3] for row in connection.exec_driver_sql(
             f"EXPLAIN QUERY PLAN {statement}", parameters)]
@@ -178,22 +183,11 @@ def test_a_claim_walks_the_waiting_rows_oldest_first_however_stale_the_statistic
         pytest.skip("PostgreSQL's planner (SQLite's has its own test above)")
     import json
 
-    from sqlalchemy import event
-
     finish(session_factory, record(engine, [(f"early{n}", str(n)) for n in range(4000)], "early"))
     with engine.begin() as connection:  # analysed when nearly nothing waited
         connection.exec_driver_sql("ANALYZE inbound_messages")
     record(engine, [(f"res{n % 500}", f"flood {n}") for n in range(4000)])  # no ANALYZE since
-    statements: list[tuple[str, object]] = []
-
-    def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:
-        statements.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
-        claimed = inbox.claim(session_factory, "w1", 50, LEASE)
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
+    claimed, statements = claim_capturing_sql(engine, session_factory)
     assert len(claimed) == 50 and claimed == sorted(claimed)
     texts = [statement for statement, _ in statements]
     at_update = next(i for i, t in enumerate(texts) if t.startswith("UPDATE inbound_messages"))
